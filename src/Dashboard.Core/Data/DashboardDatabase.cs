@@ -1,0 +1,119 @@
+using Dashboard.Tracking;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dashboard.Data;
+
+/// <summary>Options of the store: <c>Dashboard:Database:*</c> and <c>ConnectionStrings:Dashboard</c>.</summary>
+public sealed class DatabaseOptions
+{
+    public const string DefaultSqliteConnectionString = "Data Source=data/dashboard.db";
+
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+    public string ConnectionString { get; set; } = DefaultSqliteConnectionString;
+
+    /// <summary>Apply pending migrations when the server starts (<c>Dashboard:Database:MigrateOnStartup</c>).</summary>
+    public bool MigrateOnStartup { get; set; } = true;
+}
+
+public static class DashboardDatabase
+{
+    /// <summary>
+    /// Registers a pooled context factory for the configured provider, exposed to services as
+    /// <c>IDbContextFactory&lt;DashboardDbContext&gt;</c>.
+    /// </summary>
+    public static IServiceCollection AddDashboardDatabase(this IServiceCollection services, DatabaseOptions options)
+    {
+        services.AddSingleton(options);
+        switch (options.Provider)
+        {
+            case DatabaseProvider.Sqlite:
+                var sqlite = PrepareSqlite(options.ConnectionString);
+                services.AddPooledDbContextFactory<SqliteDashboardContext>(o => o.UseSqlite(sqlite));
+                services.AddSingleton<IDbContextFactory<DashboardDbContext>, Factory<SqliteDashboardContext>>();
+                break;
+            case DatabaseProvider.PostgreSql:
+                services.AddPooledDbContextFactory<PostgresDashboardContext>(o => o.UseNpgsql(options.ConnectionString));
+                services.AddSingleton<IDbContextFactory<DashboardDbContext>, Factory<PostgresDashboardContext>>();
+                break;
+            case DatabaseProvider.SqlServer:
+                services.AddPooledDbContextFactory<SqlServerDashboardContext>(o => o.UseSqlServer(options.ConnectionString));
+                services.AddSingleton<IDbContextFactory<DashboardDbContext>, Factory<SqlServerDashboardContext>>();
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown database provider '{options.Provider}'.");
+        }
+        return services;
+    }
+
+    /// <summary>Creates the folder of a SQLite file so that the first start needs no set-up.</summary>
+    private static string PrepareSqlite(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+            if (!string.IsNullOrEmpty(folder))
+            {
+                Directory.CreateDirectory(folder);
+            }
+        }
+        // Writers wait for each other instead of failing with "database is locked".
+        if (builder.DefaultTimeout < 30)
+        {
+            builder.DefaultTimeout = 30;
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// Migrates (when configured), switches SQLite to WAL and guarantees experiment "0" named "Default".
+    /// Safe to run on every start and from several replicas at once.
+    /// </summary>
+    public static async Task InitializeAsync(IDbContextFactory<DashboardDbContext> factory, DatabaseOptions options,
+        TimeProvider time, CancellationToken ct = default)
+    {
+        await using var db = await factory.CreateDbContextAsync(ct);
+        if (db.Provider == DatabaseProvider.Sqlite)
+        {
+            // WAL lets readers run beside the one writer; the mode is stored in the file.
+            await db.Database.OpenConnectionAsync(ct);
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        }
+        if (options.MigrateOnStartup)
+        {
+            await db.Database.MigrateAsync(ct);
+        }
+        await EnsureDefaultExperimentAsync(db, time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
+    }
+
+    private static async Task EnsureDefaultExperimentAsync(DashboardDbContext db, long now, CancellationToken ct)
+    {
+        if (await db.Experiments.AnyAsync(e => e.Id == Experiment.DefaultId, ct))
+        {
+            return;
+        }
+        var location = ArtifactLocations.ForExperiment(Experiment.DefaultId);
+        // Identity columns skip 0, so the row is inserted with an explicit id; a concurrent replica may win the race.
+        var sql = db.Provider switch
+        {
+            DatabaseProvider.Sqlite =>
+                "INSERT OR IGNORE INTO experiments (id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, {0}, {1}, 'active', {2}, {2})",
+            DatabaseProvider.PostgreSql =>
+                "INSERT INTO experiments (id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) OVERRIDING SYSTEM VALUE VALUES (0, {0}, {1}, 'active', {2}, {2}) ON CONFLICT DO NOTHING",
+            _ =>
+                "SET IDENTITY_INSERT experiments ON; IF NOT EXISTS (SELECT 1 FROM experiments WHERE id = 0) INSERT INTO experiments (id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, {0}, {1}, 'active', {2}, {2}); SET IDENTITY_INSERT experiments OFF;",
+        };
+        await db.Database.ExecuteSqlRawAsync(sql, [Experiment.DefaultName, location, now], ct);
+    }
+
+    private sealed class Factory<TContext>(IDbContextFactory<TContext> inner) : IDbContextFactory<DashboardDbContext>
+        where TContext : DashboardDbContext
+    {
+        public DashboardDbContext CreateDbContext() => inner.CreateDbContext();
+
+        public async Task<DashboardDbContext> CreateDbContextAsync(CancellationToken cancellationToken = default) =>
+            await inner.CreateDbContextAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,194 @@
+using System.Text;
+using Dashboard.Tracking;
+using Microsoft.EntityFrameworkCore;
+
+namespace Dashboard.Data;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    PostgreSql,
+    SqlServer,
+}
+
+/// <summary>
+/// The one model of the store. Each provider has a sealed subclass with its own migrations
+/// (docs/adr/0002-one-context-per-provider.md); vendor quirks live in those subclasses and in <see cref="Sql"/>.
+/// </summary>
+public abstract class DashboardDbContext : DbContext
+{
+    /// <summary>Lengths of MLflow's limits (mlflow/utils/validation.py) that columns must hold.</summary>
+    public static class Lengths
+    {
+        public const int EntityKey = 250;
+        public const int ParamValue = 6000;
+        public const int RunTagValue = 8000;
+        public const int ExperimentName = 500;
+        public const int ExperimentTagValue = 5000;
+        public const int RunId = 32;
+        public const int RunName = 250;
+        public const int Uri = 2000;
+        public const int DatasetName = 500;
+        public const int DatasetDigest = 36;
+        public const int InputTagKey = 255;
+        public const int InputTagValue = 500;
+    }
+
+    protected DashboardDbContext(DbContextOptions options) : base(options) { }
+
+    public abstract DatabaseProvider Provider { get; }
+
+    public DbSet<Experiment> Experiments => Set<Experiment>();
+    public DbSet<ExperimentTag> ExperimentTags => Set<ExperimentTag>();
+    public DbSet<Run> Runs => Set<Run>();
+    public DbSet<Param> Params => Set<Param>();
+    public DbSet<RunTag> RunTags => Set<RunTag>();
+    public DbSet<Metric> Metrics => Set<Metric>();
+    public DbSet<LatestMetric> LatestMetrics => Set<LatestMetric>();
+    public DbSet<Dataset> Datasets => Set<Dataset>();
+    public DbSet<RunInput> RunInputs => Set<RunInput>();
+    public DbSet<InputTag> InputTags => Set<InputTag>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Experiment>(e =>
+        {
+            e.ToTable("experiments");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Name).HasMaxLength(Lengths.ExperimentName);
+            e.Property(x => x.ArtifactLocation).HasMaxLength(Lengths.Uri);
+            e.Property(x => x.LifecycleStage).HasMaxLength(20);
+            e.HasIndex(x => x.Name).IsUnique();
+            e.HasMany(x => x.Tags).WithOne().HasForeignKey(t => t.ExperimentId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<ExperimentTag>(e =>
+        {
+            e.ToTable("experiment_tags");
+            e.HasKey(x => new { x.ExperimentId, x.Key });
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.ExperimentTagValue);
+        });
+        modelBuilder.Entity<Run>(e =>
+        {
+            e.ToTable("runs");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(Lengths.RunId).IsFixedLength(false);
+            e.Property(x => x.Name).HasMaxLength(Lengths.RunName);
+            e.Property(x => x.UserId).HasMaxLength(256);
+            e.Property(x => x.Status).HasMaxLength(20);
+            e.Property(x => x.LifecycleStage).HasMaxLength(20);
+            e.Property(x => x.ArtifactUri).HasMaxLength(Lengths.Uri);
+            e.HasOne<Experiment>().WithMany().HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.Cascade);
+            // The default listing of runs/search: one experiment, one lifecycle stage, newest first.
+            e.HasIndex(x => new { x.ExperimentId, x.LifecycleStage, x.StartTime, x.Id });
+            e.HasMany(x => x.Params).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Tags).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.LatestMetrics).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Inputs).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<Param>(e =>
+        {
+            e.ToTable("params");
+            e.HasKey(x => new { x.RunId, x.Key });
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.ParamValue);
+        });
+        modelBuilder.Entity<RunTag>(e =>
+        {
+            e.ToTable("tags");
+            e.HasKey(x => new { x.RunId, x.Key });
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.RunTagValue);
+        });
+        modelBuilder.Entity<Metric>(e =>
+        {
+            e.ToTable("metrics");
+            // The whole row is the key: an exact duplicate is the same row (MLflow's primary key too).
+            // Its prefix (run, key, step, timestamp) is the order of get-history.
+            e.HasKey(x => new { x.RunId, x.Key, x.Step, x.Timestamp, x.Value, x.IsNaN });
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.HasOne<Run>().WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<LatestMetric>(e =>
+        {
+            e.ToTable("latest_metrics");
+            e.HasKey(x => new { x.RunId, x.Key });
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            // Filters and orders on metrics.<key> start from the key.
+            e.HasIndex(x => new { x.Key, x.Value, x.RunId });
+        });
+        modelBuilder.Entity<Dataset>(e =>
+        {
+            e.ToTable("datasets");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(36);
+            e.Property(x => x.Name).HasMaxLength(Lengths.DatasetName);
+            e.Property(x => x.Digest).HasMaxLength(Lengths.DatasetDigest);
+            e.Property(x => x.SourceType).HasMaxLength(36);
+            e.HasIndex(x => new { x.ExperimentId, x.Name, x.Digest }).IsUnique();
+            e.HasOne<Experiment>().WithMany().HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<RunInput>(e =>
+        {
+            e.ToTable("inputs");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(36);
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.DatasetId).HasMaxLength(36);
+            e.HasIndex(x => new { x.RunId, x.DatasetId }).IsUnique();
+            e.HasIndex(x => x.DatasetId);
+            // Datasets belong to experiments, inputs to runs; deleting either side removes the link.
+            e.HasOne(x => x.Dataset).WithMany().HasForeignKey(x => x.DatasetId).OnDelete(DeleteBehavior.NoAction);
+            e.HasMany(x => x.Tags).WithOne().HasForeignKey(t => t.InputId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<InputTag>(e =>
+        {
+            e.ToTable("input_tags");
+            e.HasKey(x => new { x.InputId, x.Key });
+            e.Property(x => x.InputId).HasMaxLength(36);
+            e.Property(x => x.Key).HasMaxLength(Lengths.InputTagKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.InputTagValue);
+        });
+
+        UseSnakeCaseColumns(modelBuilder);
+    }
+
+    /// <summary>Column names in snake_case, as MLflow's schema has them, so SQL written by people reads naturally.</summary>
+    private static void UseSnakeCaseColumns(ModelBuilder modelBuilder)
+    {
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(ToSnakeCase(property.Name));
+            }
+        }
+    }
+
+    internal static string ToSnakeCase(string name)
+    {
+        var sb = new StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c))
+            {
+                if (i > 0 && !char.IsUpper(name[i - 1]))
+                {
+                    sb.Append('_');
+                }
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,315 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace Dashboard.Data.Migrations.PostgreSql
+{
+    /// <inheritdoc />
+    public partial class Initial : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "experiments",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    name = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false),
+                    artifact_location = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    lifecycle_stage = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    creation_time = table.Column<long>(type: "bigint", nullable: false),
+                    last_update_time = table.Column<long>(type: "bigint", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_experiments", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "datasets",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    experiment_id = table.Column<long>(type: "bigint", nullable: false),
+                    name = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false),
+                    digest = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    source_type = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    source = table.Column<string>(type: "text", nullable: false),
+                    schema = table.Column<string>(type: "text", nullable: true),
+                    profile = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_datasets", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_datasets_experiments_experiment_id",
+                        column: x => x.experiment_id,
+                        principalTable: "experiments",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "experiment_tags",
+                columns: table => new
+                {
+                    experiment_id = table.Column<long>(type: "bigint", nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<string>(type: "character varying(5000)", maxLength: 5000, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_experiment_tags", x => new { x.experiment_id, x.key });
+                    table.ForeignKey(
+                        name: "FK_experiment_tags_experiments_experiment_id",
+                        column: x => x.experiment_id,
+                        principalTable: "experiments",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "runs",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    experiment_id = table.Column<long>(type: "bigint", nullable: false),
+                    name = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: true),
+                    user_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    start_time = table.Column<long>(type: "bigint", nullable: false),
+                    end_time = table.Column<long>(type: "bigint", nullable: true),
+                    lifecycle_stage = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    artifact_uri = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    deleted_time = table.Column<long>(type: "bigint", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_runs", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_runs_experiments_experiment_id",
+                        column: x => x.experiment_id,
+                        principalTable: "experiments",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "inputs",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    dataset_id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_inputs", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_inputs_datasets_dataset_id",
+                        column: x => x.dataset_id,
+                        principalTable: "datasets",
+                        principalColumn: "id");
+                    table.ForeignKey(
+                        name: "FK_inputs_runs_run_id",
+                        column: x => x.run_id,
+                        principalTable: "runs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "latest_metrics",
+                columns: table => new
+                {
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<double>(type: "double precision", nullable: false),
+                    timestamp = table.Column<long>(type: "bigint", nullable: false),
+                    step = table.Column<long>(type: "bigint", nullable: false),
+                    is_na_n = table.Column<bool>(type: "boolean", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_latest_metrics", x => new { x.run_id, x.key });
+                    table.ForeignKey(
+                        name: "FK_latest_metrics_runs_run_id",
+                        column: x => x.run_id,
+                        principalTable: "runs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "metrics",
+                columns: table => new
+                {
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<double>(type: "double precision", nullable: false),
+                    timestamp = table.Column<long>(type: "bigint", nullable: false),
+                    step = table.Column<long>(type: "bigint", nullable: false),
+                    is_na_n = table.Column<bool>(type: "boolean", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_metrics", x => new { x.run_id, x.key, x.step, x.timestamp, x.value, x.is_na_n });
+                    table.ForeignKey(
+                        name: "FK_metrics_runs_run_id",
+                        column: x => x.run_id,
+                        principalTable: "runs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "params",
+                columns: table => new
+                {
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<string>(type: "character varying(6000)", maxLength: 6000, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_params", x => new { x.run_id, x.key });
+                    table.ForeignKey(
+                        name: "FK_params_runs_run_id",
+                        column: x => x.run_id,
+                        principalTable: "runs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "tags",
+                columns: table => new
+                {
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<string>(type: "character varying(8000)", maxLength: 8000, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_tags", x => new { x.run_id, x.key });
+                    table.ForeignKey(
+                        name: "FK_tags_runs_run_id",
+                        column: x => x.run_id,
+                        principalTable: "runs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "input_tags",
+                columns: table => new
+                {
+                    input_id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    key = table.Column<string>(type: "character varying(255)", maxLength: 255, nullable: false),
+                    value = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_input_tags", x => new { x.input_id, x.key });
+                    table.ForeignKey(
+                        name: "FK_input_tags_inputs_input_id",
+                        column: x => x.input_id,
+                        principalTable: "inputs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_datasets_experiment_id_name_digest",
+                table: "datasets",
+                columns: new[] { "experiment_id", "name", "digest" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_experiments_name",
+                table: "experiments",
+                column: "name",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_inputs_dataset_id",
+                table: "inputs",
+                column: "dataset_id");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_inputs_run_id_dataset_id",
+                table: "inputs",
+                columns: new[] { "run_id", "dataset_id" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_latest_metrics_key_value_run_id",
+                table: "latest_metrics",
+                columns: new[] { "key", "value", "run_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_params_key",
+                table: "params",
+                column: "key");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_params_value",
+                table: "params",
+                column: "value")
+                .Annotation("Npgsql:IndexMethod", "hash");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_runs_experiment_id_lifecycle_stage_start_time_id",
+                table: "runs",
+                columns: new[] { "experiment_id", "lifecycle_stage", "start_time", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_tags_key",
+                table: "tags",
+                column: "key");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_tags_value",
+                table: "tags",
+                column: "value")
+                .Annotation("Npgsql:IndexMethod", "hash");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "experiment_tags");
+
+            migrationBuilder.DropTable(
+                name: "input_tags");
+
+            migrationBuilder.DropTable(
+                name: "latest_metrics");
+
+            migrationBuilder.DropTable(
+                name: "metrics");
+
+            migrationBuilder.DropTable(
+                name: "params");
+
+            migrationBuilder.DropTable(
+                name: "tags");
+
+            migrationBuilder.DropTable(
+                name: "inputs");
+
+            migrationBuilder.DropTable(
+                name: "datasets");
+
+            migrationBuilder.DropTable(
+                name: "runs");
+
+            migrationBuilder.DropTable(
+                name: "experiments");
+        }
+    }
+}

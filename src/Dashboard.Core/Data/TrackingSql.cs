@@ -1,0 +1,179 @@
+using System.Data.Common;
+using System.Text;
+
+namespace Dashboard.Data;
+
+/// <summary>A point to store; NaN already split into value 0 and <see cref="IsNaN"/>.</summary>
+public readonly record struct MetricRow(string Key, double Value, long Timestamp, long Step, bool IsNaN)
+{
+    public static MetricRow From(string key, double value, long timestamp, long step) =>
+        double.IsNaN(value) ? new(key, 0, timestamp, step, true) : new(key, value, timestamp, step, false);
+
+    /// <summary>The order that decides the latest value: step, then timestamp, then value with NaN lowest.</summary>
+    public bool IsAfter(MetricRow other) =>
+        Step != other.Step ? Step > other.Step
+        : Timestamp != other.Timestamp ? Timestamp > other.Timestamp
+        : IsNaN != other.IsNaN ? other.IsNaN
+        : !IsNaN && Value > other.Value;
+}
+
+/// <summary>
+/// The bulk write path of log-batch: one multi-row statement per kind instead of an INSERT round-trip per
+/// metric. The provider differences (upsert syntax, identifier quoting, parameter limits) live here.
+/// </summary>
+public static class TrackingSql
+{
+    public static async Task InsertMetricsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        string runId, IReadOnlyList<MetricRow> rows, CancellationToken ct)
+    {
+        foreach (var chunk in Chunks(rows, RowsPerStatement(provider, 6)))
+        {
+            await using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            var sql = new StringBuilder(64 + chunk.Count * 40);
+            if (provider == DatabaseProvider.SqlServer)
+            {
+                sql.Append("MERGE metrics WITH (HOLDLOCK) AS t USING (VALUES ");
+                AppendMetricValues(sql, cmd, provider, runId, chunk);
+                sql.Append(") AS s (run_id, [key], value, timestamp, step, is_nan) ON t.run_id = s.run_id AND t.[key] = s.[key] ")
+                    .Append("AND t.step = s.step AND t.timestamp = s.timestamp AND t.value = s.value AND t.is_nan = s.is_nan ")
+                    .Append("WHEN NOT MATCHED THEN INSERT (run_id, [key], value, timestamp, step, is_nan) ")
+                    .Append("VALUES (s.run_id, s.[key], s.value, s.timestamp, s.step, s.is_nan);");
+            }
+            else
+            {
+                sql.Append("INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan) VALUES ");
+                AppendMetricValues(sql, cmd, provider, runId, chunk);
+                sql.Append(" ON CONFLICT DO NOTHING");
+            }
+            cmd.CommandText = sql.ToString();
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>Moves each key's latest value forward when the new point comes after the stored one.</summary>
+    public static async Task UpsertLatestMetricsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        string runId, IReadOnlyList<MetricRow> latest, CancellationToken ct)
+    {
+        foreach (var chunk in Chunks(latest, RowsPerStatement(provider, 6)))
+        {
+            await using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            var sql = new StringBuilder(512 + chunk.Count * 40);
+            if (provider == DatabaseProvider.SqlServer)
+            {
+                sql.Append("MERGE latest_metrics WITH (HOLDLOCK) AS t USING (VALUES ");
+                AppendMetricValues(sql, cmd, provider, runId, chunk);
+                sql.Append(") AS s (run_id, [key], value, timestamp, step, is_nan) ON t.run_id = s.run_id AND t.[key] = s.[key] ")
+                    .Append("WHEN MATCHED AND (s.step > t.step OR (s.step = t.step AND s.timestamp > t.timestamp) ")
+                    .Append("OR (s.step = t.step AND s.timestamp = t.timestamp AND ((t.is_nan = 1 AND s.is_nan = 0) OR (t.is_nan = 0 AND s.is_nan = 0 AND s.value > t.value)))) ")
+                    .Append("THEN UPDATE SET value = s.value, timestamp = s.timestamp, step = s.step, is_nan = s.is_nan ")
+                    .Append("WHEN NOT MATCHED THEN INSERT (run_id, [key], value, timestamp, step, is_nan) ")
+                    .Append("VALUES (s.run_id, s.[key], s.value, s.timestamp, s.step, s.is_nan);");
+            }
+            else
+            {
+                sql.Append("INSERT INTO latest_metrics AS t (run_id, key, value, timestamp, step, is_nan) VALUES ");
+                AppendMetricValues(sql, cmd, provider, runId, chunk);
+                sql.Append(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, ")
+                    .Append("step = excluded.step, is_nan = excluded.is_nan ")
+                    .Append("WHERE excluded.step > t.step OR (excluded.step = t.step AND excluded.timestamp > t.timestamp) ")
+                    .Append("OR (excluded.step = t.step AND excluded.timestamp = t.timestamp AND ((t.is_nan AND NOT excluded.is_nan) ")
+                    .Append("OR (NOT t.is_nan AND NOT excluded.is_nan AND excluded.value > t.value)))");
+            }
+            cmd.CommandText = sql.ToString();
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>Inserts params that are not stored yet; returns how many rows were inserted.</summary>
+    public static async Task<int> InsertParamsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        string runId, IReadOnlyList<KeyValuePair<string, string>> rows, CancellationToken ct) =>
+        await WriteKeyValuesAsync(connection, tx, provider, "params", runId, rows, update: false, ct);
+
+    /// <summary>Sets run tags, replacing the value of keys that exist.</summary>
+    public static async Task UpsertTagsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        string runId, IReadOnlyList<KeyValuePair<string, string>> rows, CancellationToken ct) =>
+        await WriteKeyValuesAsync(connection, tx, provider, "tags", runId, rows, update: true, ct);
+
+    private static async Task<int> WriteKeyValuesAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        string table, string runId, IReadOnlyList<KeyValuePair<string, string>> rows, bool update, CancellationToken ct)
+    {
+        var written = 0;
+        foreach (var chunk in Chunks(rows, RowsPerStatement(provider, 3)))
+        {
+            await using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            var sql = new StringBuilder();
+            var values = new StringBuilder();
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                values.Append(i == 0 ? "(" : ",(")
+                    .Append(Add(cmd, runId)).Append(',')
+                    .Append(Add(cmd, chunk[i].Key)).Append(',')
+                    .Append(Add(cmd, chunk[i].Value)).Append(')');
+            }
+            if (provider == DatabaseProvider.SqlServer)
+            {
+                sql.Append("MERGE ").Append(table).Append(" WITH (HOLDLOCK) AS t USING (VALUES ").Append(values)
+                    .Append(") AS s (run_id, [key], value) ON t.run_id = s.run_id AND t.[key] = s.[key] ");
+                if (update)
+                {
+                    sql.Append("WHEN MATCHED THEN UPDATE SET value = s.value ");
+                }
+                sql.Append("WHEN NOT MATCHED THEN INSERT (run_id, [key], value) VALUES (s.run_id, s.[key], s.value);");
+            }
+            else
+            {
+                sql.Append("INSERT INTO ").Append(table).Append(" (run_id, key, value) VALUES ").Append(values)
+                    .Append(update ? " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value" : " ON CONFLICT DO NOTHING");
+            }
+            cmd.CommandText = sql.ToString();
+            written += await cmd.ExecuteNonQueryAsync(ct);
+        }
+        return written;
+    }
+
+    private static void AppendMetricValues(StringBuilder sql, DbCommand cmd, DatabaseProvider provider, string runId,
+        IReadOnlyList<MetricRow> rows)
+    {
+        var run = Add(cmd, runId);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            sql.Append(i == 0 ? "(" : ",(")
+                .Append(run).Append(',')
+                .Append(Add(cmd, r.Key)).Append(',')
+                .Append(Add(cmd, provider == DatabaseProvider.SqlServer ? SqlServerDashboardContext.Finite(r.Value) : r.Value)).Append(',')
+                .Append(Add(cmd, r.Timestamp)).Append(',')
+                .Append(Add(cmd, r.Step)).Append(',')
+                .Append(Add(cmd, r.IsNaN)).Append(')');
+        }
+    }
+
+    private static string Add(DbCommand cmd, object value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = "@p" + cmd.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        p.Value = value;
+        cmd.Parameters.Add(p);
+        return p.ParameterName;
+    }
+
+    // SQL Server takes at most 2100 parameters a statement; SQLite 32766; PostgreSQL 65535.
+    private static int RowsPerStatement(DatabaseProvider provider, int columns) =>
+        (provider == DatabaseProvider.SqlServer ? 2000 : 30000) / columns;
+
+    private static IEnumerable<IReadOnlyList<T>> Chunks<T>(IReadOnlyList<T> rows, int size)
+    {
+        if (rows.Count <= size)
+        {
+            yield return rows;
+            yield break;
+        }
+        for (var i = 0; i < rows.Count; i += size)
+        {
+            yield return rows.Skip(i).Take(size).ToList();
+        }
+    }
+}

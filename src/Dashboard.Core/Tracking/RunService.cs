@@ -1,0 +1,384 @@
+using System.Data.Common;
+using Dashboard.Data;
+using Dashboard.Errors;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Dashboard.Tracking;
+
+/// <summary>Runs and everything logged to them: params, metrics, tags, dataset inputs.</summary>
+public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time)
+{
+    public const string RunNameTag = "mlflow.runName";
+    public const string UserTag = "mlflow.user";
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public async Task<Run> CreateRunAsync(string? experimentId, string? userId, string? runName, long? startTime,
+        IReadOnlyList<KeyValueInput>? tags, CancellationToken ct = default)
+    {
+        var expId = TrackingValidation.ExperimentId(experimentId);
+        var tagList = tags ?? [];
+        for (var i = 0; i < tagList.Count; i++)
+        {
+            TrackingValidation.RunTag(tagList[i].Key, tagList[i].Value, $"tags[{i}]");
+        }
+        var nameTag = tagList.LastOrDefault(t => t.Key == RunNameTag)?.Value;
+        if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && runName != nameTag)
+        {
+            throw MlflowException.InvalidParameter(
+                $"Both 'run_name' argument and '{RunNameTag}' tag are specified, but with different values " +
+                $"(run_name='{runName}', {RunNameTag}='{nameTag}').");
+        }
+        var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.Generate();
+        TrackingValidation.Length(name, "run_name", TrackingValidation.MaxRunNameLength);
+
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var experiment = await db.Experiments.AsNoTracking()
+            .Where(e => e.Id == expId)
+            .Select(e => new { e.LifecycleStage, e.ArtifactLocation })
+            .FirstOrDefaultAsync(ct) ?? throw ExperimentService.NotFound(expId);
+        if (experiment.LifecycleStage != LifecycleStage.Active)
+        {
+            throw MlflowException.InvalidParameter(
+                $"The experiment {expId} must be in the 'active' state. Current state is {experiment.LifecycleStage}.");
+        }
+
+        var id = Guid.NewGuid().ToString("N");
+        var run = new Run
+        {
+            Id = id,
+            ExperimentId = expId,
+            Name = name,
+            UserId = !string.IsNullOrEmpty(userId) ? userId : tagList.LastOrDefault(t => t.Key == UserTag)?.Value,
+            Status = RunStatus.Running,
+            StartTime = startTime ?? Now,
+            ArtifactUri = ArtifactLocations.ForRun(experiment.ArtifactLocation, id),
+        };
+        // Last value wins for a key given twice, as when the tags are set one after another.
+        var tagRows = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var t in tagList)
+        {
+            tagRows[t.Key!] = t.Value!;
+        }
+        tagRows[RunNameTag] = name;
+        foreach (var (key, value) in tagRows)
+        {
+            run.Tags.Add(new RunTag { RunId = id, Key = key, Value = value });
+        }
+        db.Runs.Add(run);
+        await db.SaveChangesAsync(ct);
+        return run;
+    }
+
+    /// <summary>A run with its params, tags, latest metrics and inputs, deleted or not.</summary>
+    public async Task<Run> GetRunAsync(string? runId, CancellationToken ct = default)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, ct) ?? throw NotFound(id);
+        await RunLoader.LoadDataAsync(db, [run], ct);
+        return run;
+    }
+
+    public async Task<Run> UpdateRunAsync(string? runId, string? status, long? endTime, string? runName, CancellationToken ct = default)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        if (status is not null && !RunStatus.All.Contains(status))
+        {
+            throw MlflowException.InvalidParameter(TrackingValidation.InvalidValue("status", status));
+        }
+        TrackingValidation.Length(runName, "run_name", TrackingValidation.MaxRunNameLength);
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var run = await db.Runs.FirstOrDefaultAsync(r => r.Id == id, ct) ?? throw NotFound(id);
+        EnsureActive(run.Id, run.LifecycleStage);
+        if (status is not null)
+        {
+            run.Status = status;
+        }
+        if (endTime is not null)
+        {
+            run.EndTime = endTime;
+        }
+        if (!string.IsNullOrEmpty(runName))
+        {
+            run.Name = runName;
+            await TrackingSql.UpsertTagsAsync(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Provider, id,
+                [new(RunNameTag, runName)], ct);
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return run;
+    }
+
+    public Task DeleteRunAsync(string? runId, CancellationToken ct = default) =>
+        SetLifecycleAsync(runId, LifecycleStage.Deleted, Now, ct);
+
+    public Task RestoreRunAsync(string? runId, CancellationToken ct = default) =>
+        SetLifecycleAsync(runId, LifecycleStage.Active, null, ct);
+
+    private async Task SetLifecycleAsync(string? runId, string stage, long? deletedTime, CancellationToken ct)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var changed = await db.Runs.Where(r => r.Id == id)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.LifecycleStage, stage).SetProperty(r => r.DeletedTime, deletedTime), ct);
+        if (changed == 0)
+        {
+            throw NotFound(id);
+        }
+    }
+
+    public Task LogMetricAsync(string? runId, MetricInput metric, CancellationToken ct = default) =>
+        LogCoreAsync(runId, [metric], null, null, "", ct);
+
+    public Task LogParamAsync(string? runId, KeyValueInput param, CancellationToken ct = default) =>
+        LogCoreAsync(runId, null, [param], null, "", ct);
+
+    public Task SetTagAsync(string? runId, KeyValueInput tag, CancellationToken ct = default) =>
+        LogCoreAsync(runId, null, null, [tag], "", ct);
+
+    /// <summary>
+    /// log-batch: everything is validated before anything is written, then params, tags and metrics are written
+    /// in one transaction through multi-row statements. A failure stores nothing of the batch.
+    /// </summary>
+    public Task LogBatchAsync(string? runId, IReadOnlyList<MetricInput>? metrics, IReadOnlyList<KeyValueInput>? @params,
+        IReadOnlyList<KeyValueInput>? tags, CancellationToken ct = default) =>
+        LogCoreAsync(runId, metrics, @params, tags, null, ct);
+
+    /// <param name="singlePath">The JSON path of the one item of log-metric, log-parameter and set-tag ("");
+    /// null for log-batch, whose items are named metrics[i], params[i], tags[i].</param>
+    private async Task LogCoreAsync(string? runId, IReadOnlyList<MetricInput>? metrics, IReadOnlyList<KeyValueInput>? @params,
+        IReadOnlyList<KeyValueInput>? tags, string? singlePath, CancellationToken ct)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        metrics ??= [];
+        @params ??= [];
+        tags ??= [];
+        TrackingValidation.BatchLimits(metrics.Count, @params.Count, tags.Count);
+
+        var metricRows = new List<MetricRow>(metrics.Count);
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            var m = metrics[i];
+            var path = singlePath ?? $"metrics[{i}]";
+            if (m.Value is null)
+            {
+                throw MlflowException.Missing(TrackingValidation.Join(path, "value"));
+            }
+            if (m.Timestamp is null)
+            {
+                throw MlflowException.Missing(TrackingValidation.Join(path, "timestamp"));
+            }
+            TrackingValidation.Metric(m.Key, m.Value.Value, m.Timestamp.Value, path);
+            metricRows.Add(MetricRow.From(m.Key!, m.Value.Value, m.Timestamp.Value, m.Step ?? 0));
+        }
+        var paramRows = new Dictionary<string, string>(StringComparer.Ordinal);
+        var duplicates = new List<string>();
+        for (var i = 0; i < @params.Count; i++)
+        {
+            var p = @params[i];
+            TrackingValidation.Param(p.Key, p.Value, singlePath ?? $"params[{i}]");
+            if (!paramRows.TryAdd(p.Key!, p.Value!))
+            {
+                duplicates.Add(p.Key!);
+            }
+        }
+        if (duplicates.Count > 0)
+        {
+            throw MlflowException.InvalidParameter(
+                $"Duplicate parameter keys have been submitted: [{string.Join(", ", duplicates.Select(d => $"'{d}'"))}]. " +
+                "Please ensure the request contains only one param value per param key.");
+        }
+        var tagRows = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < tags.Count; i++)
+        {
+            var t = tags[i];
+            TrackingValidation.RunTag(t.Key, t.Value, singlePath ?? $"tags[{i}]");
+            tagRows[t.Key!] = t.Value!;
+        }
+
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var connection = db.Database.GetDbConnection();
+        var dbTx = tx.GetDbTransaction();
+        var stage = await db.Runs.Where(r => r.Id == id).Select(r => r.LifecycleStage).FirstOrDefaultAsync(ct)
+            ?? throw NotFound(id);
+        EnsureActive(id, stage);
+
+        if (paramRows.Count > 0)
+        {
+            await WriteParamsAsync(db, connection, dbTx, id, paramRows, ct);
+        }
+        if (tagRows.Count > 0)
+        {
+            await TrackingSql.UpsertTagsAsync(connection, dbTx, db.Provider, id, tagRows.ToList(), ct);
+            if (tagRows.TryGetValue(RunNameTag, out var newName))
+            {
+                await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Name, newName), ct);
+            }
+        }
+        if (metricRows.Count > 0)
+        {
+            await TrackingSql.InsertMetricsAsync(connection, dbTx, db.Provider, id, metricRows, ct);
+            await TrackingSql.UpsertLatestMetricsAsync(connection, dbTx, db.Provider, id, LatestPerKey(metricRows), ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    private static async Task WriteParamsAsync(DashboardDbContext db, DbConnection connection, DbTransaction tx, string runId,
+        Dictionary<string, string> rows, CancellationToken ct)
+    {
+        var keys = rows.Keys.ToList();
+        var stored = await db.Params.AsNoTracking().Where(p => p.RunId == runId && keys.Contains(p.Key)).ToListAsync(ct);
+        CheckUnchanged(runId, rows, stored);
+        var fresh = rows.Where(r => !stored.Any(s => s.Key == r.Key)).ToList();
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+        var inserted = await TrackingSql.InsertParamsAsync(connection, tx, db.Provider, runId, fresh, ct);
+        if (inserted < fresh.Count)
+        {
+            // A concurrent request stored some of these keys between the read and the insert: compare again.
+            var freshKeys = fresh.Select(f => f.Key).ToList();
+            CheckUnchanged(runId, rows,
+                await db.Params.AsNoTracking().Where(p => p.RunId == runId && freshKeys.Contains(p.Key)).ToListAsync(ct));
+        }
+    }
+
+    private static void CheckUnchanged(string runId, Dictionary<string, string> rows, List<Param> stored)
+    {
+        foreach (var p in stored)
+        {
+            if (rows.TryGetValue(p.Key, out var value) && value != p.Value)
+            {
+                throw MlflowException.InvalidParameter(
+                    $"Changing param values is not allowed. Param with key='{p.Key}' was already logged with value='{p.Value}' " +
+                    $"for run ID='{runId}'. Attempted logging new value '{value}'.");
+            }
+        }
+    }
+
+    internal static List<MetricRow> LatestPerKey(List<MetricRow> rows)
+    {
+        var latest = new Dictionary<string, MetricRow>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            if (!latest.TryGetValue(row.Key, out var current) || row.IsAfter(current))
+            {
+                latest[row.Key] = row;
+            }
+        }
+        return [.. latest.Values];
+    }
+
+    public async Task DeleteTagAsync(string? runId, string? key, CancellationToken ct = default)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        var k = key ?? throw MlflowException.Missing("key");
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var stage = await db.Runs.Where(r => r.Id == id).Select(r => r.LifecycleStage).FirstOrDefaultAsync(ct)
+            ?? throw NotFound(id);
+        EnsureActive(id, stage);
+        if (await db.RunTags.Where(t => t.RunId == id && t.Key == k).ExecuteDeleteAsync(ct) == 0)
+        {
+            throw MlflowException.NotFound($"No tag with name: {k} in run with id {id}");
+        }
+    }
+
+    /// <summary>
+    /// log-inputs: datasets are unique per experiment by (name, digest) and reused; a run links a dataset once.
+    /// </summary>
+    public async Task LogInputsAsync(string? runId, IReadOnlyList<DatasetInputSpec>? datasets, CancellationToken ct = default)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        datasets ??= [];
+        if (datasets.Count > TrackingValidation.MaxDatasetsPerBatch)
+        {
+            throw MlflowException.InvalidParameter(
+                $"A batch logging request can contain at most {TrackingValidation.MaxDatasetsPerBatch} datasets. Got {datasets.Count} datasets. " +
+                "Please split up datasets across multiple requests and try again.");
+        }
+        for (var i = 0; i < datasets.Count; i++)
+        {
+            ValidateDatasetInput(datasets[i], $"datasets[{i}]");
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var run = await db.Runs.AsNoTracking().Where(r => r.Id == id)
+            .Select(r => new { r.LifecycleStage, r.ExperimentId }).FirstOrDefaultAsync(ct) ?? throw NotFound(id);
+        EnsureActive(id, run.LifecycleStage);
+        foreach (var input in datasets)
+        {
+            var spec = input.Dataset!;
+            var dataset = await db.Datasets.FirstOrDefaultAsync(
+                d => d.ExperimentId == run.ExperimentId && d.Name == spec.Name && d.Digest == spec.Digest, ct);
+            if (dataset is null)
+            {
+                dataset = new Dataset
+                {
+                    Id = Guid.NewGuid().ToString("N"),
+                    ExperimentId = run.ExperimentId,
+                    Name = spec.Name!,
+                    Digest = spec.Digest!,
+                    SourceType = spec.SourceType!,
+                    Source = spec.Source!,
+                    Schema = spec.Schema,
+                    Profile = spec.Profile,
+                };
+                db.Datasets.Add(dataset);
+            }
+            else if (await db.RunInputs.AnyAsync(i => i.RunId == id && i.DatasetId == dataset.Id, ct))
+            {
+                continue;
+            }
+            var link = new RunInput { Id = Guid.NewGuid().ToString("N"), DatasetId = dataset.Id, RunId = id };
+            foreach (var tag in (input.Tags ?? []).GroupBy(t => t.Key).Select(g => g.Last()))
+            {
+                link.Tags.Add(new InputTag { InputId = link.Id, Key = tag.Key!, Value = tag.Value! });
+            }
+            db.RunInputs.Add(link);
+            await db.SaveChangesAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    private static void ValidateDatasetInput(DatasetInputSpec input, string path)
+    {
+        var d = input.Dataset ?? throw MlflowException.Missing(TrackingValidation.Join(path, "dataset"));
+        var dp = TrackingValidation.Join(path, "dataset");
+        TrackingValidation.Required(d.Name, TrackingValidation.Join(dp, "name"));
+        TrackingValidation.Required(d.Digest, TrackingValidation.Join(dp, "digest"));
+        TrackingValidation.Required(d.SourceType, TrackingValidation.Join(dp, "source_type"));
+        TrackingValidation.Required(d.Source, TrackingValidation.Join(dp, "source"));
+        TrackingValidation.Length(d.Name, "Dataset name", TrackingValidation.MaxDatasetNameLength);
+        TrackingValidation.Length(d.Digest, "Dataset digest", TrackingValidation.MaxDatasetDigestLength);
+        TrackingValidation.Length(d.Source, "Dataset source", TrackingValidation.MaxDatasetSourceLength);
+        TrackingValidation.Length(d.Schema, "Dataset schema", TrackingValidation.MaxDatasetSchemaLength);
+        TrackingValidation.Length(d.Profile, "Dataset profile", TrackingValidation.MaxDatasetProfileLength);
+        var tags = input.Tags ?? [];
+        for (var i = 0; i < tags.Count; i++)
+        {
+            var tp = TrackingValidation.Join(path, $"tags[{i}]");
+            TrackingValidation.Required(tags[i].Key, TrackingValidation.Join(tp, "key"));
+            if (tags[i].Value is null)
+            {
+                throw MlflowException.Missing(TrackingValidation.Join(tp, "value"));
+            }
+            TrackingValidation.Length(tags[i].Key, "Input tag key", TrackingValidation.MaxInputTagKeyLength);
+            TrackingValidation.Length(tags[i].Value, "Input tag value", TrackingValidation.MaxInputTagValueLength);
+        }
+    }
+
+    internal static void EnsureActive(string runId, string stage)
+    {
+        if (stage != LifecycleStage.Active)
+        {
+            throw MlflowException.InvalidParameter($"The run {runId} must be in the 'active' state. Current state is {stage}.");
+        }
+    }
+
+    public static MlflowException NotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
+}
