@@ -1,3 +1,37 @@
+using Dashboard;
+using Dashboard.Api.Mlflow;
+using Dashboard.Data;
+using Dashboard.Search;
+using Dashboard.Tracking;
+using Microsoft.EntityFrameworkCore;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// Loopback unless told otherwise (--urls, Urls, ASPNETCORE_URLS).
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5000");
+}
+builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MlflowRequest.MaxBodyBytes + 1024);
+
+var database = DashboardConfiguration.ReadDatabase(builder.Configuration);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddDashboardDatabase(database);
+builder.Services.AddSingleton<ExperimentService>();
+builder.Services.AddSingleton<RunService>();
+builder.Services.AddSingleton<MetricService>();
+builder.Services.AddSingleton<RunSearchService>();
+builder.Services.AddSingleton<ExperimentSearchService>();
+
 var app = builder.Build();
+
+await DashboardDatabase.InitializeAsync(app.Services.GetRequiredService<IDbContextFactory<DashboardDbContext>>(), database,
+    app.Services.GetRequiredService<TimeProvider>(), app.Lifetime.ApplicationStopping);
+
+app.UseMlflowErrors();
+app.MapMlflowApi();
+
 app.Run();
+
+/// <summary>Visible to the test host.</summary>
+public partial class Program;

@@ -156,6 +156,8 @@ public abstract class DashboardDbContext : DbContext
         });
 
         UseSnakeCaseColumns(modelBuilder);
+        modelBuilder.Entity<Metric>().Property(x => x.IsNaN).HasColumnName("is_nan");
+        modelBuilder.Entity<LatestMetric>().Property(x => x.IsNaN).HasColumnName("is_nan");
     }
 
     /// <summary>Column names in snake_case, as MLflow's schema has them, so SQL written by people reads naturally.</summary>

@@ -173,7 +173,7 @@ namespace Dashboard.Data.Migrations.PostgreSql
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("boolean")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.Property<long>("Step")
                         .HasColumnType("bigint")
@@ -220,7 +220,7 @@ namespace Dashboard.Data.Migrations.PostgreSql
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("boolean")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.HasKey("RunId", "Key", "Step", "Timestamp", "Value", "IsNaN");
 

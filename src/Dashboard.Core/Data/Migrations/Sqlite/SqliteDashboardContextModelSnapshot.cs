@@ -166,7 +166,7 @@ namespace Dashboard.Data.Migrations.Sqlite
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.Property<long>("Step")
                         .HasColumnType("INTEGER")
@@ -213,7 +213,7 @@ namespace Dashboard.Data.Migrations.Sqlite
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.HasKey("RunId", "Key", "Step", "Timestamp", "Value", "IsNaN");
 

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Dashboard.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteDashboardContext))]
-    [Migration("20261127220900_Initial")]
+    [Migration("20261127221359_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -169,7 +169,7 @@ namespace Dashboard.Data.Migrations.Sqlite
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.Property<long>("Step")
                         .HasColumnType("INTEGER")
@@ -216,7 +216,7 @@ namespace Dashboard.Data.Migrations.Sqlite
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.HasKey("RunId", "Key", "Step", "Timestamp", "Value", "IsNaN");
 

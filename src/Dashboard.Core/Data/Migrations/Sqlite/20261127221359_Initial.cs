@@ -129,7 +129,7 @@ namespace Dashboard.Data.Migrations.Sqlite
                     value = table.Column<double>(type: "REAL", nullable: false),
                     timestamp = table.Column<long>(type: "INTEGER", nullable: false),
                     step = table.Column<long>(type: "INTEGER", nullable: false),
-                    is_na_n = table.Column<bool>(type: "INTEGER", nullable: false)
+                    is_nan = table.Column<bool>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -151,11 +151,11 @@ namespace Dashboard.Data.Migrations.Sqlite
                     value = table.Column<double>(type: "REAL", nullable: false),
                     timestamp = table.Column<long>(type: "INTEGER", nullable: false),
                     step = table.Column<long>(type: "INTEGER", nullable: false),
-                    is_na_n = table.Column<bool>(type: "INTEGER", nullable: false)
+                    is_nan = table.Column<bool>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("PK_metrics", x => new { x.run_id, x.key, x.step, x.timestamp, x.value, x.is_na_n });
+                    table.PrimaryKey("PK_metrics", x => new { x.run_id, x.key, x.step, x.timestamp, x.value, x.is_nan });
                     table.ForeignKey(
                         name: "FK_metrics_runs_run_id",
                         column: x => x.run_id,

@@ -11,7 +11,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Dashboard.Data.Migrations.PostgreSql
 {
     [DbContext(typeof(PostgresDashboardContext))]
-    [Migration("20261127220936_Initial")]
+    [Migration("20261127221412_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -176,7 +176,7 @@ namespace Dashboard.Data.Migrations.PostgreSql
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("boolean")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.Property<long>("Step")
                         .HasColumnType("bigint")
@@ -223,7 +223,7 @@ namespace Dashboard.Data.Migrations.PostgreSql
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("boolean")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.HasKey("RunId", "Key", "Step", "Timestamp", "Value", "IsNaN");
 

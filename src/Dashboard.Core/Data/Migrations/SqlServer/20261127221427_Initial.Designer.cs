@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Dashboard.Data.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerDashboardContext))]
-    [Migration("20261127220946_Initial")]
+    [Migration("20261127221427_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -176,7 +176,7 @@ namespace Dashboard.Data.Migrations.SqlServer
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("bit")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.Property<long>("Step")
                         .HasColumnType("bigint")
@@ -223,7 +223,7 @@ namespace Dashboard.Data.Migrations.SqlServer
 
                     b.Property<bool>("IsNaN")
                         .HasColumnType("bit")
-                        .HasColumnName("is_na_n");
+                        .HasColumnName("is_nan");
 
                     b.HasKey("RunId", "Key", "Step", "Timestamp", "Value", "IsNaN");
 

@@ -1,0 +1,31 @@
+using Dashboard.Data;
+
+namespace Dashboard;
+
+/// <summary>Reads the configuration contract of docs (appsettings.example.json lists every key).</summary>
+public static class DashboardConfiguration
+{
+    public static DatabaseOptions ReadDatabase(IConfiguration configuration)
+    {
+        var providerText = configuration["Dashboard:Database:Provider"];
+        var provider = DatabaseProvider.Sqlite;
+        if (!string.IsNullOrEmpty(providerText) && !Enum.TryParse(providerText, ignoreCase: true, out provider))
+        {
+            throw new InvalidOperationException(
+                $"Dashboard:Database:Provider is '{providerText}'; expected Sqlite, PostgreSql or SqlServer.");
+        }
+        var connectionString = configuration.GetConnectionString("Dashboard");
+        if (string.IsNullOrEmpty(connectionString))
+        {
+            connectionString = provider == DatabaseProvider.Sqlite
+                ? DatabaseOptions.DefaultSqliteConnectionString
+                : throw new InvalidOperationException($"ConnectionStrings:Dashboard is required for the {provider} provider.");
+        }
+        return new DatabaseOptions
+        {
+            Provider = provider,
+            ConnectionString = connectionString,
+            MigrateOnStartup = configuration.GetValue("Dashboard:Database:MigrateOnStartup", true),
+        };
+    }
+}
