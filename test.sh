@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every test of Dashboard: unit, database, API and replay tests, on SQLite and on a real PostgreSQL
+# server that this script starts on a free loopback port and stops again. Prints "N passed, M failed" last.
+# A test run in which a service-dependent test could not run fails (nothing is silently skipped).
+set -uo pipefail
+cd "$(dirname "$0")"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dashboard-test.XXXXXX")
+cleanup() {
+  scripts/postgres.sh stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+echo "== restore and build"
+dotnet tool restore >/dev/null
+if ! dotnet build Dashboard.sln -c Debug --nologo -v quiet -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== PostgreSQL"
+if ! pg_url=$(scripts/postgres.sh start "$work/pg"); then
+  echo "could not start PostgreSQL (scripts/postgres.sh); see $work/pg/server.log"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export DASHBOARD_TEST_POSTGRES="$pg_url"
+export DASHBOARD_REQUIRE_POSTGRES=1
+echo "PostgreSQL on $(cat "$work/pg/port")"
+
+echo "== tests"
+dotnet test Dashboard.sln --no-build --nologo -v quiet "$@" 2>&1 | tee "$work/test.log"
+status=${PIPESTATUS[0]}
+
+passed=0; failed=0; skipped=0; assemblies=0
+while read -r line; do
+  f=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")
+  p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s)); assemblies=$((assemblies + 1))
+done < <(grep -E '(Passed|Failed)! +- Failed: ' "$work/test.log")
+
+if [ "$assemblies" -lt 2 ]; then
+  echo "expected results from every test assembly, got $assemblies"
+  failed=$((failed + 1))
+fi
+if [ "$skipped" -gt 0 ]; then
+  echo "$skipped test(s) skipped: every test must run here"
+  failed=$((failed + skipped))
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
