@@ -6,6 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dashboard-test.XXXXXX")
+# The PostgreSQL cluster runs as the postgres user when this script runs as root: it must reach the folder.
+chmod 755 "$work"
 cleanup() {
   scripts/postgres.sh stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
