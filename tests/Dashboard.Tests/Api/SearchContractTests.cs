@@ -1,0 +1,67 @@
+using System.Net;
+using Dashboard.Core.Tests.Support;
+using Dashboard.Data;
+using Dashboard.Tests.Support;
+using static Dashboard.Tests.Support.Make;
+
+namespace Dashboard.Tests.Api;
+
+/// <summary>
+/// The parts of runs/search and experiments/search that do not depend on the filter grammar: message shapes,
+/// view types and page sizes. Filters, order_by and page tokens are pinned by the recordings (RecordingReplayTests).
+/// </summary>
+public class SearchContractTests(SharedServers servers)
+{
+    public static TheoryData<DatabaseProvider> Providers => TestDatabase.Providers;
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Searches_runs_with_mlflows_message_shape(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+        var runId = await RunAsync(server, experimentId, "searched");
+        (await LogMetricAsync(server, runId, "loss", "\"NaN\"")).ShouldBeOk();
+        (await LogParamAsync(server, runId, "lr", "0.1")).ShouldBeOk();
+
+        var reply = (await server.PostAsync($"{Mlflow}/runs/search", $$"""{"experiment_ids": [{{J(experimentId)}}]}""")).ShouldBeOk();
+
+        reply.Json.ShouldHaveShape($$"""{"runs": [{{Shapes.Run}}], "next_page_token?": "string"}""");
+        var run = reply.Json!["runs"]!.AsArray().Single()!;
+        run["info"]!["run_id"]!.GetValue<string>().ShouldBe(runId);
+        Find(run["data"]!["metrics"], "loss")!["value"]!.GetValue<string>().ShouldBe("NaN");
+        ValueOf(run["data"]!["params"], "lr").ShouldBe("0.1");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Answers_an_empty_message_when_no_run_matches(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+
+        var reply = (await server.PostAsync($"{Mlflow}/runs/search", $$"""{"experiment_ids": [{{J(experimentId)}}]}""")).ShouldBeOk();
+
+        reply.Json.ShouldHaveShape(Shapes.Empty);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Limits_a_page_of_experiments_to_max_results(DatabaseProvider provider)
+    {
+        await using var server = await DashboardServer.StartAsync(provider);
+        await ExperimentAsync(server);
+        await ExperimentAsync(server);
+
+        var one = (await server.PostAsync($"{Mlflow}/experiments/search", """{"max_results": 1}""")).ShouldBeOk();
+
+        one.Json!["experiments"]!.AsArray().Count.ShouldBe(1);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Refuses_an_experiment_id_that_is_not_a_number_in_a_run_search(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+
+        var reply = await server.PostAsync($"{Mlflow}/runs/search", """{"experiment_ids": ["abc"]}""");
+
+        reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+    }
+}

@@ -1,0 +1,34 @@
+namespace Dashboard.Tests.Support;
+
+/// <summary>The messages of service.proto as MLflow's server writes them (see WireShape for the notation).</summary>
+public static class Shapes
+{
+    public const string KeyValue = """{"key": "string", "value": "string"}""";
+
+    public const string Experiment = $$"""
+        {"experiment_id": "string", "name": "string", "artifact_location": "string", "lifecycle_stage": "string",
+         "last_update_time": "number", "creation_time": "number", "tags?": [{{KeyValue}}]}
+        """;
+
+    public const string RunInfo = """
+        {"run_uuid": "string", "experiment_id": "string", "run_name": "string", "user_id?": "string", "status": "string",
+         "start_time": "number", "end_time?": "number", "artifact_uri": "string", "lifecycle_stage": "string", "run_id": "string"}
+        """;
+
+    public const string Metric = """{"key": "string", "value": "double", "timestamp": "number", "step": "number"}""";
+
+    public const string Dataset = """
+        {"name": "string", "digest": "string", "source_type": "string", "source": "string", "schema?": "string", "profile?": "string"}
+        """;
+
+    public const string Run = $$$"""
+        {"info": {{{RunInfo}}},
+         "data": {"metrics?": [{{{Metric}}}], "params?": [{{{KeyValue}}}], "tags?": [{{{KeyValue}}}]},
+         "inputs": {"dataset_inputs?": [{"tags?": [{{{KeyValue}}}], "dataset": {{{Dataset}}}}]},
+         "outputs": {"model_outputs?": [{"model_id": "string", "step": "number"}]}}
+        """;
+
+    public const string Error = """{"error_code": "string", "message": "string"}""";
+
+    public const string Empty = "{}";
+}
