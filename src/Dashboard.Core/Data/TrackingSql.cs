@@ -20,13 +20,16 @@ public readonly record struct MetricRow(string Key, double Value, long Timestamp
 /// <summary>
 /// The bulk write path of log-batch: one multi-row statement per kind instead of an INSERT round-trip per
 /// metric. The provider differences (upsert syntax, identifier quoting, parameter limits) live here.
+/// Every statement lists its rows in one order (<see cref="InLockOrder(IEnumerable{MetricRow})"/>): writers to
+/// the same run then lock the rows they share in the same order and queue, where two batches listing the same
+/// keys in different orders would deadlock (PostgreSQL 40P01, SQL Server 1205) and one of them fail.
 /// </summary>
 public static class TrackingSql
 {
     public static async Task InsertMetricsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
         string runId, IReadOnlyList<MetricRow> rows, CancellationToken ct)
     {
-        foreach (var chunk in Chunks(rows, RowsPerStatement(provider, 6)))
+        foreach (var chunk in Chunks(InLockOrder(rows), RowsPerStatement(provider, 6)))
         {
             await using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
@@ -55,7 +58,7 @@ public static class TrackingSql
     public static async Task UpsertLatestMetricsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
         string runId, IReadOnlyList<MetricRow> latest, CancellationToken ct)
     {
-        foreach (var chunk in Chunks(latest, RowsPerStatement(provider, 6)))
+        foreach (var chunk in Chunks(InLockOrder(latest), RowsPerStatement(provider, 6)))
         {
             await using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
@@ -100,7 +103,7 @@ public static class TrackingSql
         string table, string runId, IReadOnlyList<KeyValuePair<string, string>> rows, bool update, CancellationToken ct)
     {
         var written = 0;
-        foreach (var chunk in Chunks(rows, RowsPerStatement(provider, 3)))
+        foreach (var chunk in Chunks(InLockOrder(rows), RowsPerStatement(provider, 3)))
         {
             await using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
@@ -133,6 +136,15 @@ public static class TrackingSql
         }
         return written;
     }
+
+    /// <summary>Metric rows by key (ordinal), then the rest of the row; an exact duplicate is listed once.</summary>
+    internal static List<MetricRow> InLockOrder(IEnumerable<MetricRow> rows) =>
+        [.. rows.Distinct().OrderBy(r => r.Key, StringComparer.Ordinal).ThenBy(r => r.Step).ThenBy(r => r.Timestamp)
+            .ThenBy(r => r.IsNaN).ThenBy(r => r.Value)];
+
+    /// <summary>Key/value rows by key (ordinal).</summary>
+    internal static List<KeyValuePair<string, string>> InLockOrder(IEnumerable<KeyValuePair<string, string>> rows) =>
+        [.. rows.OrderBy(r => r.Key, StringComparer.Ordinal)];
 
     private static void AppendMetricValues(StringBuilder sql, DbCommand cmd, DatabaseProvider provider, string runId,
         IReadOnlyList<MetricRow> rows)

@@ -237,4 +237,47 @@ public class LoggingContractTests(SharedServers servers)
         run["data"]!["params"].ShouldBeNull();
         run["inputs"]!.ShouldBeOfType<JsonObject>().Count.ShouldBe(0);
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Loses_nothing_when_four_clients_log_batches_to_one_run_at_once(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var runId = await RunAsync(server);
+        var keys = Enumerable.Range(0, 100).Select(i => $"k{i:D3}").ToArray();
+        const int clients = 4, batches = 10, points = 2;
+
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
+        {
+            for (var batch = 0; batch < batches; batch++)
+            {
+                // Each client walks the keys in its own order, so concurrent writers meet the same rows in different orders.
+                var order = keys.Skip(client * 25).Concat(keys.Take(client * 25)).ToArray();
+                if ((client + batch) % 2 == 1)
+                {
+                    System.Array.Reverse(order);
+                }
+                var metrics = order.SelectMany(key => Enumerable.Range(0, points)
+                    .Select(i => Metric(key, i, 1700000000000 + i, ((client * batches) + batch) * points + i)));
+                (await LogBatchAsync(server, runId, "[" + string.Join(",", metrics) + "]",
+                    @params: $"[{KeyValue($"p{client}-{batch}", "v")}]",
+                    tags: $"[{KeyValue($"t{client}", $"{batch}")}]")).ShouldBeOk();
+            }
+        })));
+
+        var total = clients * batches * points;
+        foreach (var key in new[] { keys[0], keys[42], keys[^1] })
+        {
+            var history = await HistoryAsync(server, runId, key);
+            history.Count.ShouldBe(total);
+            history.Select(m => m!["step"]!.GetValue<long>()).Distinct().Count().ShouldBe(total);
+        }
+        var data = (await GetRunAsync(server, runId))["data"]!;
+        data["params"]!.AsArray().Count.ShouldBe(clients * batches);
+        data["metrics"]!.AsArray().Count.ShouldBe(keys.Length);
+        data["metrics"]!.AsArray().ShouldAllBe(m => m!["step"]!.GetValue<long>() == total - 1);
+        for (var client = 0; client < clients; client++)
+        {
+            ValueOf(data["tags"], $"t{client}").ShouldBe($"{batches - 1}");
+        }
+    }
 }
