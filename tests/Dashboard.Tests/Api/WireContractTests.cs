@@ -204,6 +204,7 @@ public partial class WireContractTests(SharedServers servers)
                 data.Add(provider, "POST", "runs/log-parameter", """{"run_id": "RUN", "key": "fixed", "value": "other"}""");
                 data.Add(provider, "POST", "runs/log-metric", """{"run_id": "RUN", "key": "m", "value": 1, "timestamp": -1}""");
                 data.Add(provider, "POST", "runs/log-metric", """{"run_id": "../../etc/passwd", "key": "m", "value": 1, "timestamp": 1}""");
+                data.Add(provider, "POST", "runs/set-tag", """{"run_id": "RUN", "key": "t", "value": "a\u0000b"}""");
                 data.Add(provider, "POST", "runs/create", """{"experiment_id": "99999999999999999999999"}""");
                 data.Add(provider, "POST", "runs/create", """{"experiment_id": "1 OR 1=1"}""");
                 data.Add(provider, "GET", "runs/get?run_id='%3B DROP TABLE runs;--", "");
@@ -264,5 +265,37 @@ public partial class WireContractTests(SharedServers servers)
 
         reply.Json!["metrics"]!.AsArray().Select(m => m!["run_id"]!.GetValue<string>()).Order().ShouldBe(new[] { a, b }.Order());
         Encoding.UTF8.GetByteCount(reply.Text).ShouldBePositive();
+    }
+
+    public static TheoryData<DatabaseProvider, string> NulCharacters
+    {
+        get
+        {
+            var data = new TheoryData<DatabaseProvider, string>();
+            foreach (var provider in TestDatabase.Providers)
+            {
+                data.Add(provider, "set-tag");
+                data.Add(provider, "log-parameter");
+                data.Add(provider, "experiment-name");
+            }
+            return data;
+        }
+    }
+
+    [Theory, MemberData(nameof(NulCharacters))]
+    public async Task Refuses_a_nul_character_in_a_string_with_a_400(DatabaseProvider provider, string where)
+    {
+        var server = await servers.GetAsync(provider);
+        var runId = await RunAsync(server);
+
+        var reply = where switch
+        {
+            "set-tag" => await server.PostAsync($"{Mlflow}/runs/set-tag", $$"""{"run_id": {{J(runId)}}, "key": "t", "value": "a\u0000b"}"""),
+            "log-parameter" => await server.PostAsync($"{Mlflow}/runs/log-parameter", $$"""{"run_id": {{J(runId)}}, "key": "p", "value": "a\u0000b"}"""),
+            _ => await server.PostAsync($"{Mlflow}/experiments/create", """{"name": "nul\u0000name"}"""),
+        };
+
+        reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        reply.Message!.ShouldContain("NUL");
     }
 }

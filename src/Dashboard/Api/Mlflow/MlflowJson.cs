@@ -52,18 +52,27 @@ public static class MlflowJson
     }
 }
 
-/// <summary>A value of the wrong JSON type; the binder names the field it happened in.</summary>
+/// <summary>A value the wire does not take (of the wrong JSON type, say); the binder names the field it happened in.</summary>
 public sealed class WireTypeException(string expected) : JsonException(expected);
 
 internal sealed class StrictStringConverter : JsonConverter<string>
 {
-    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        reader.TokenType switch
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
         {
-            JsonTokenType.String => reader.GetString(),
-            JsonTokenType.Null => null,
-            _ => throw new WireTypeException("expected a string."),
-        };
+            case JsonTokenType.String:
+                var value = reader.GetString()!;
+                // PostgreSQL cannot store U+0000 in text (a 500 there, a silent difference elsewhere): refused for all.
+                return value.Contains('\0', StringComparison.Ordinal)
+                    ? throw new WireTypeException("a string may not contain the NUL character (U+0000).")
+                    : value;
+            case JsonTokenType.Null:
+                return null;
+            default:
+                throw new WireTypeException("expected a string.");
+        }
+    }
 
     public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 }
