@@ -29,6 +29,8 @@ public static partial class TrackingValidation
     public const int MaxDatasetProfileLength = 16777215;
     public const int MaxInputTagKeyLength = 255;
     public const int MaxInputTagValueLength = 500;
+    /// <summary>SEARCH_MAX_RESULTS_THRESHOLD: the largest page of runs/search and experiments/search.</summary>
+    public const int MaxSearchResults = 50000;
 
     private const string BadCharacters =
         "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).";
@@ -86,6 +88,17 @@ public static partial class TrackingValidation
         {
             throw MlflowException.InvalidParameter(ExceedsMaximumLength(name, limit));
         }
+    }
+
+    /// <summary>A page size from 1 to <paramref name="max"/>; absent means <paramref name="fallback"/>.</summary>
+    public static int PageSize(long? value, int fallback, int max, string path = "max_results")
+    {
+        var size = value ?? fallback;
+        if (size < 1 || size > max)
+        {
+            throw MlflowException.InvalidParameter(InvalidValue(path, size, $"it must be between 1 and {max}."));
+        }
+        return (int)size;
     }
 
     public static string Required(string? value, string path) =>

@@ -64,4 +64,44 @@ public class SearchContractTests(SharedServers servers)
 
         reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
     }
+
+    public static TheoryData<DatabaseProvider, string, string> RefusedPageSizes
+    {
+        get
+        {
+            var data = new TheoryData<DatabaseProvider, string, string>();
+            foreach (var provider in TestDatabase.Providers)
+            {
+                data.Add(provider, "experiments/search", "0");
+                data.Add(provider, "experiments/search", "-1");
+                data.Add(provider, "experiments/search", "50001");
+                data.Add(provider, "runs/search", "0");
+                data.Add(provider, "runs/search", "-1");
+                data.Add(provider, "runs/search", "50001");
+            }
+            return data;
+        }
+    }
+
+    [Theory, MemberData(nameof(RefusedPageSizes))]
+    public async Task Refuses_a_page_size_outside_1_to_50000(DatabaseProvider provider, string rpc, string maxResults)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+
+        var reply = await server.PostAsync($"{Mlflow}/{rpc}", $$"""{"experiment_ids": [{{J(experimentId)}}], "max_results": {{maxResults}}}""");
+
+        reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        reply.Message.ShouldBe($"Invalid value {maxResults} for parameter 'max_results' supplied: it must be between 1 and 50000.");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Accepts_the_largest_page_size(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+
+        (await server.PostAsync($"{Mlflow}/runs/search", $$"""{"experiment_ids": [{{J(experimentId)}}], "max_results": 50000}""")).ShouldBeOk();
+        (await server.PostAsync($"{Mlflow}/experiments/search", """{"max_results": 50000}""")).ShouldBeOk();
+    }
 }
