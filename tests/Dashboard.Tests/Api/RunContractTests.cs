@@ -98,6 +98,21 @@ public class RunContractTests(SharedServers servers)
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Accepts_a_run_status_by_name_or_by_number(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var runId = await RunAsync(server);
+
+        foreach (var (status, name) in new[] { ("\"FAILED\"", "FAILED"), ("5", "KILLED"), ("\"3\"", "FINISHED"), ("2", "SCHEDULED"), ("1", "RUNNING") })
+        {
+            var reply = (await server.PostAsync($"{Mlflow}/runs/update", $$"""{"run_id": {{J(runId)}}, "status": {{status}}}""")).ShouldBeOk();
+            reply.Json!["run_info"]!["status"]!.GetValue<string>().ShouldBe(name);
+        }
+        var unknown = await server.PostAsync($"{Mlflow}/runs/update", $$"""{"run_id": {{J(runId)}}, "status": 6}""");
+        unknown.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Rejects_an_unknown_run_status(DatabaseProvider provider)
     {
         var server = await servers.GetAsync(provider);

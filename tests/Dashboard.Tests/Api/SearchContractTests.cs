@@ -104,4 +104,48 @@ public class SearchContractTests(SharedServers servers)
         (await server.PostAsync($"{Mlflow}/runs/search", $$"""{"experiment_ids": [{{J(experimentId)}}], "max_results": 50000}""")).ShouldBeOk();
         (await server.PostAsync($"{Mlflow}/experiments/search", """{"max_results": 50000}""")).ShouldBeOk();
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Searches_runs_by_view_type_by_name_or_by_number(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+        var active = await RunAsync(server, experimentId);
+        var deleted = await RunAsync(server, experimentId);
+        (await server.PostAsync($"{Mlflow}/runs/delete", $$"""{"run_id": {{J(deleted)}}}""")).ShouldBeOk();
+
+        async Task<string[]> Search(string viewType) =>
+            [.. ((await server.PostAsync($"{Mlflow}/runs/search", $$"""{"experiment_ids": [{{J(experimentId)}}], "run_view_type": {{viewType}}}"""))
+                .ShouldBeOk().Json!["runs"]?.AsArray() ?? []).Select(r => r!["info"]!["run_id"]!.GetValue<string>()).Order()];
+
+        (await Search("\"ACTIVE_ONLY\"")).ShouldBe([active]);
+        (await Search("\"DELETED_ONLY\"")).ShouldBe([deleted]);
+        (await Search("\"ALL\"")).ShouldBe(new[] { active, deleted }.Order());
+        // protobuf's JSON mapping lets an enum travel as its number.
+        (await Search("1")).ShouldBe([active]);
+        (await Search("2")).ShouldBe([deleted]);
+        (await Search("3")).ShouldBe(new[] { active, deleted }.Order());
+        var bogus = await server.PostAsync($"{Mlflow}/runs/search", $$"""{"experiment_ids": [{{J(experimentId)}}], "run_view_type": "SOME"}""");
+        bogus.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Searches_experiments_by_view_type(DatabaseProvider provider)
+    {
+        await using var server = await DashboardServer.StartAsync(provider);
+        var active = await ExperimentAsync(server);
+        var deleted = await ExperimentAsync(server);
+        (await server.PostAsync($"{Mlflow}/experiments/delete", $$"""{"experiment_id": {{J(deleted)}}}""")).ShouldBeOk();
+
+        async Task<string[]> Search(string query) =>
+            [.. ((await server.GetAsync($"{Mlflow}/experiments/search?max_results=100&{query}")).ShouldBeOk().Json!["experiments"]?.AsArray() ?? [])
+                .Select(e => e!["experiment_id"]!.GetValue<string>()).Order()];
+
+        (await Search("view_type=ACTIVE_ONLY")).ShouldBe(new[] { "0", active }.Order());
+        (await Search("view_type=DELETED_ONLY")).ShouldBe([deleted]);
+        (await Search("view_type=ALL")).ShouldBe(new[] { "0", active, deleted }.Order());
+        (await Search("")).ShouldBe(new[] { "0", active }.Order());
+        var byNumber = (await server.PostAsync($"{Mlflow}/experiments/search", """{"max_results": 100, "view_type": 2}""")).ShouldBeOk();
+        byNumber.Json!["experiments"]!.AsArray().Select(e => e!["experiment_id"]!.GetValue<string>()).ShouldBe([deleted]);
+    }
 }

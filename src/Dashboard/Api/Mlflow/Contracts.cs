@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Dashboard.Tracking;
 
 namespace Dashboard.Api.Mlflow;
@@ -86,17 +87,20 @@ public sealed record GetExperimentByNameRequest(string? ExperimentName);
 public sealed record UpdateExperimentRequest(string? ExperimentId, string? NewName);
 public sealed record SetExperimentTagRequest(string? ExperimentId, string? Key, string? Value);
 public sealed record DeleteExperimentTagRequest(string? ExperimentId, string? Key);
-public sealed record SearchExperimentsRequest(long? MaxResults, string? PageToken, string? Filter, IReadOnlyList<string>? OrderBy, string? ViewType);
+public sealed record SearchExperimentsRequest(long? MaxResults, string? PageToken, string? Filter, IReadOnlyList<string>? OrderBy,
+    [property: JsonConverter(typeof(ProtoEnumConverter))] string? ViewType);
 
 public sealed record CreateRunRequest(string? ExperimentId, string? UserId, string? RunName, long? StartTime, IReadOnlyList<KeyValueInput>? Tags);
 public sealed record RunIdRequest(string? RunId, string? RunUuid);
-public sealed record UpdateRunRequest(string? RunId, string? RunUuid, string? Status, long? EndTime, string? RunName);
+public sealed record UpdateRunRequest(string? RunId, string? RunUuid, [property: JsonConverter(typeof(ProtoEnumConverter))] string? Status,
+    long? EndTime, string? RunName);
 public sealed record LogMetricRequest(string? RunId, string? RunUuid, string? Key, double? Value, long? Timestamp, long? Step);
 public sealed record KeyValueRunRequest(string? RunId, string? RunUuid, string? Key, string? Value);
 public sealed record DeleteTagRequest(string? RunId, string? Key);
 public sealed record LogBatchRequest(string? RunId, IReadOnlyList<MetricInput>? Metrics, IReadOnlyList<KeyValueInput>? Params, IReadOnlyList<KeyValueInput>? Tags);
 public sealed record LogInputsRequest(string? RunId, IReadOnlyList<DatasetInputSpec>? Datasets);
-public sealed record SearchRunsRequest(IReadOnlyList<string>? ExperimentIds, string? Filter, string? RunViewType, int? MaxResults, IReadOnlyList<string>? OrderBy, string? PageToken);
+public sealed record SearchRunsRequest(IReadOnlyList<string>? ExperimentIds, string? Filter,
+    [property: JsonConverter(typeof(ProtoEnumConverter))] string? RunViewType, int? MaxResults, IReadOnlyList<string>? OrderBy, string? PageToken);
 public sealed record GetMetricHistoryRequest(string? RunId, string? RunUuid, string? MetricKey, string? PageToken, int? MaxResults);
 public sealed record GetMetricHistoryBulkIntervalRequest(IReadOnlyList<string>? RunIds, string? MetricKey, long? StartStep, long? EndStep, int? MaxResults);
 

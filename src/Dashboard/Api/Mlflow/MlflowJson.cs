@@ -77,6 +77,25 @@ internal sealed class StrictStringConverter : JsonConverter<string>
     public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 }
 
+/// <summary>
+/// An enum field of service.proto. protobuf's JSON mapping writes the value's name and its parsers take the number
+/// too (<c>"ALL"</c> or <c>3</c>); both are read as text, for the endpoint to map.
+/// </summary>
+public sealed class ProtoEnumConverter : JsonConverter<string>
+{
+    private static readonly StrictStringConverter Names = new();
+
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType switch
+        {
+            JsonTokenType.Number when reader.TryGetInt32(out var number) => number.ToString(CultureInfo.InvariantCulture),
+            JsonTokenType.String or JsonTokenType.Null => Names.Read(ref reader, typeToConvert, options),
+            _ => throw new WireTypeException("expected the name or the number of an enum value."),
+        };
+
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+}
+
 internal sealed class Int64Converter : JsonConverter<long>
 {
     public override long Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)

@@ -42,7 +42,8 @@ public static class RunEndpoints
     public static async Task<IResult> UpdateRun(HttpContext http, RunService runs)
     {
         var req = await MlflowRequest.ReadAsync<UpdateRunRequest>(http);
-        var run = await runs.UpdateRunAsync(RunId(req.RunId, req.RunUuid), req.Status, req.EndTime, req.RunName, http.RequestAborted);
+        var run = await runs.UpdateRunAsync(RunId(req.RunId, req.RunUuid), RunStatuses.Parse(req.Status), req.EndTime, req.RunName,
+            http.RequestAborted);
         return Results.Json(new UpdateRunResponse(Wire.RunInfo(run)), MlflowJson.Options);
     }
 

@@ -16,3 +16,18 @@ internal static class ViewTypes
             "expected one of ACTIVE_ONLY, DELETED_ONLY, ALL.")),
     };
 }
+
+internal static class RunStatuses
+{
+    /// <summary>service.proto's RunStatus by name, or by number as protobuf's JSON mapping allows; other text is left
+    /// for the run service to refuse.</summary>
+    public static string? Parse(string? value) => value switch
+    {
+        "1" => RunStatus.Running,
+        "2" => RunStatus.Scheduled,
+        "3" => RunStatus.Finished,
+        "4" => RunStatus.Failed,
+        "5" => RunStatus.Killed,
+        _ => value,
+    };
+}
