@@ -17,7 +17,8 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
     public async Task<Run> CreateRunAsync(string? experimentId, string? userId, string? runName, long? startTime,
         IReadOnlyList<KeyValueInput>? tags, CancellationToken ct = default)
     {
-        var expId = TrackingValidation.ExperimentId(experimentId);
+        // MLflow's store puts a run created without an experiment into the default experiment.
+        var expId = string.IsNullOrEmpty(experimentId) ? Experiment.DefaultId : TrackingValidation.ExperimentId(experimentId);
         var tagList = tags ?? [];
         for (var i = 0; i < tagList.Count; i++)
         {

@@ -283,4 +283,14 @@ public class RunContractTests(SharedServers servers)
         again.ShouldFail(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
         again.Message.ShouldBe($"No tag with name: to_delete in run with id {runId}");
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Creates_a_run_in_the_default_experiment_when_no_experiment_is_given(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+
+        var run = (await server.PostAsync($"{Mlflow}/runs/create", """{"run_name": "no-experiment"}""")).ShouldBeOk().Json!["run"]!;
+
+        run["info"]!["experiment_id"]!.GetValue<string>().ShouldBe("0");
+    }
 }
