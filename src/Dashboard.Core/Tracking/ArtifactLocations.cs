@@ -8,8 +8,17 @@ public static class ArtifactLocations
 {
     public const string ProxyScheme = "mlflow-artifacts:";
 
+    private const string RunFolder = "artifacts";
+
+    /// <summary>
+    /// The longest experiment location whose run locations (<c>{location}/{run id}/artifacts</c>) still fit the
+    /// store's URI columns.
+    /// </summary>
+    public static readonly int MaxExperimentLocationLength =
+        Data.DashboardDbContext.Lengths.Uri - Data.DashboardDbContext.Lengths.RunId - RunFolder.Length - 2;
+
     public static string ForExperiment(long experimentId) => $"{ProxyScheme}/{experimentId}";
 
     public static string ForRun(string experimentLocation, string runId) =>
-        $"{experimentLocation.TrimEnd('/')}/{runId}/artifacts";
+        $"{experimentLocation.TrimEnd('/')}/{runId}/{RunFolder}";
 }

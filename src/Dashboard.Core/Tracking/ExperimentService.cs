@@ -196,7 +196,7 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
         {
             return;
         }
-        TrackingValidation.Length(location, "artifact_location", DashboardDbContext.Lengths.Uri);
+        TrackingValidation.Length(location, "artifact_location", ArtifactLocations.MaxExperimentLocationLength);
         if (location.StartsWith("runs:", StringComparison.OrdinalIgnoreCase))
         {
             throw MlflowException.InvalidParameter($"Artifact location cannot be a runs:/ URI. Given: '{location}'");

@@ -33,6 +33,8 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         }
         var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.Generate();
         TrackingValidation.Length(name, "run_name", TrackingValidation.MaxRunNameLength);
+        var user = !string.IsNullOrEmpty(userId) ? userId : tagList.LastOrDefault(t => t.Key == UserTag)?.Value;
+        TrackingValidation.Length(user, "user_id", TrackingValidation.MaxUserIdLength);
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         var experiment = await db.Experiments.AsNoTracking()
@@ -51,7 +53,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
             Id = id,
             ExperimentId = expId,
             Name = name,
-            UserId = !string.IsNullOrEmpty(userId) ? userId : tagList.LastOrDefault(t => t.Key == UserTag)?.Value,
+            UserId = user,
             Status = RunStatus.Running,
             StartTime = startTime ?? Now,
             ArtifactUri = ArtifactLocations.ForRun(experiment.ArtifactLocation, id),
@@ -197,6 +199,11 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             var t = tags[i];
             TrackingValidation.RunTag(t.Key, t.Value, singlePath ?? $"tags[{i}]");
+            if (t.Key == RunNameTag)
+            {
+                // The tag renames the run, and a run name is at most 250 characters.
+                TrackingValidation.Length(t.Value, RunNameTag, TrackingValidation.MaxRunNameLength);
+            }
             tagRows[t.Key!] = t.Value!;
         }
 
@@ -356,6 +363,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         TrackingValidation.Required(d.Source, TrackingValidation.Join(dp, "source"));
         TrackingValidation.Length(d.Name, "Dataset name", TrackingValidation.MaxDatasetNameLength);
         TrackingValidation.Length(d.Digest, "Dataset digest", TrackingValidation.MaxDatasetDigestLength);
+        TrackingValidation.Length(d.SourceType, "Dataset source type", TrackingValidation.MaxDatasetSourceTypeLength);
         TrackingValidation.Length(d.Source, "Dataset source", TrackingValidation.MaxDatasetSourceLength);
         TrackingValidation.Length(d.Schema, "Dataset schema", TrackingValidation.MaxDatasetSchemaLength);
         TrackingValidation.Length(d.Profile, "Dataset profile", TrackingValidation.MaxDatasetProfileLength);

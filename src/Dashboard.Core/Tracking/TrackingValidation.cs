@@ -17,6 +17,8 @@ public static partial class TrackingValidation
     public const int MaxExperimentTagValueLength = 5000;
     public const int MaxExperimentNameLength = 500;
     public const int MaxRunNameLength = 250;
+    /// <summary>The runs.user_id column of MLflow's schema (and ours).</summary>
+    public const int MaxUserIdLength = 256;
     public const int MaxMetricsPerBatch = 1000;
     public const int MaxParamsTagsPerBatch = 100;
     public const int MaxEntitiesPerBatch = 1000;
@@ -24,6 +26,8 @@ public static partial class TrackingValidation
     public const int MaxDatasetsPerBatch = 1000;
     public const int MaxDatasetNameLength = 500;
     public const int MaxDatasetDigestLength = 36;
+    /// <summary>The datasets.dataset_source_type column of MLflow's schema (and ours).</summary>
+    public const int MaxDatasetSourceTypeLength = 36;
     public const int MaxDatasetSourceLength = 65535;
     public const int MaxDatasetSchemaLength = 1048575;
     public const int MaxDatasetProfileLength = 16777215;

@@ -289,4 +289,97 @@ public class ValidationContractTests(SharedServers servers)
             _ => await LogBatchAsync(server, runId, tags: $"[{KeyValue(key, "v")}]"),
         };
     }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Refuses_a_run_name_over_250_characters_however_it_is_set(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+        var runId = await RunAsync(server, experimentId);
+
+        foreach (var (name, ok) in new[] { (new string('n', 250), true), (new string('n', 251), false) })
+        {
+            var replies = new[]
+            {
+                await server.PostAsync($"{Mlflow}/runs/create", $$"""{"experiment_id": {{J(experimentId)}}, "run_name": {{J(name)}}}"""),
+                await server.PostAsync($"{Mlflow}/runs/create",
+                    $$"""{"experiment_id": {{J(experimentId)}}, "tags": [{"key": "mlflow.runName", "value": {{J(name)}}}]}"""),
+                await server.PostAsync($"{Mlflow}/runs/update", $$"""{"run_id": {{J(runId)}}, "run_name": {{J(name)}}}"""),
+                await SetTagAsync(server, runId, "mlflow.runName", name),
+                await LogBatchAsync(server, runId, tags: $"[{KeyValue("mlflow.runName", name)}]"),
+            };
+            foreach (var reply in replies)
+            {
+                if (ok)
+                {
+                    reply.ShouldBeOk();
+                }
+                else
+                {
+                    reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+                    reply.Message!.ShouldEndWith("exceeds the maximum length of 250 characters");
+                }
+            }
+        }
+        (await GetRunAsync(server, runId))["info"]!["run_name"]!.GetValue<string>().Length.ShouldBe(250);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Accepts_a_user_id_of_256_characters_and_refuses_257(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+
+        (await server.PostAsync($"{Mlflow}/runs/create", $$"""{"experiment_id": {{J(experimentId)}}, "user_id": {{J(new string('u', 256))}}}""")).ShouldBeOk();
+        var reply = await server.PostAsync($"{Mlflow}/runs/create", $$"""{"experiment_id": {{J(experimentId)}}, "user_id": {{J(new string('u', 257))}}}""");
+        // Without user_id the user comes from the mlflow.user tag, whose value may be longer.
+        var fromTag = await server.PostAsync($"{Mlflow}/runs/create",
+            $$"""{"experiment_id": {{J(experimentId)}}, "tags": [{"key": "mlflow.user", "value": {{J(new string('u', 257))}}}]}""");
+
+        foreach (var refused in new[] { reply, fromTag })
+        {
+            refused.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+            refused.Message.ShouldBe("'user_id' exceeds the maximum length of 256 characters");
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Refuses_dataset_fields_longer_than_the_store_holds(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var runId = await RunAsync(server);
+        string Body(string name, string digest, string sourceType) => $$$"""
+            {"run_id": {{{J(runId)}}}, "datasets": [{"dataset": {"name": {{{J(name)}}}, "digest": {{{J(digest)}}}, "source_type": {{{J(sourceType)}}}, "source": "{}"}}]}
+            """;
+
+        (await server.PostAsync($"{Mlflow}/runs/log-inputs", Body(new string('n', 500), new string('d', 36), new string('s', 36)))).ShouldBeOk();
+        var replies = new[]
+        {
+            await server.PostAsync($"{Mlflow}/runs/log-inputs", Body(new string('n', 501), "d", "s")),
+            await server.PostAsync($"{Mlflow}/runs/log-inputs", Body("n", new string('d', 37), "s")),
+            await server.PostAsync($"{Mlflow}/runs/log-inputs", Body("n", "d", new string('s', 37))),
+        };
+
+        foreach (var reply in replies)
+        {
+            reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        }
+        replies[2].Message.ShouldBe("'Dataset source type' exceeds the maximum length of 36 characters");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Refuses_an_artifact_location_too_long_for_the_uris_of_its_runs(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        string Location(int length) => "s3://bucket/" + new string('p', length - "s3://bucket/".Length);
+
+        var experimentId = (await server.PostAsync($"{Mlflow}/experiments/create",
+            $$"""{"name": {{J(Name())}}, "artifact_location": {{J(Location(1957))}}}""")).ShouldBeOk().Json!["experiment_id"]!.GetValue<string>();
+        var runId = await RunAsync(server, experimentId);
+        var reply = await server.PostAsync($"{Mlflow}/experiments/create", $$"""{"name": {{J(Name())}}, "artifact_location": {{J(Location(1958))}}}""");
+
+        (await GetRunAsync(server, runId))["info"]!["artifact_uri"]!.GetValue<string>().Length.ShouldBe(2000);
+        reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        reply.Message.ShouldBe("'artifact_location' exceeds the maximum length of 1957 characters");
+    }
 }
