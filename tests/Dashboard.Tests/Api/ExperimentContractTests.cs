@@ -87,6 +87,42 @@ public class ExperimentContractTests(SharedServers servers)
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Answers_404_when_deleting_a_deleted_experiment_or_restoring_an_active_one(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var id = await ExperimentAsync(server);
+
+        var restoreActive = await server.PostAsync($"{Mlflow}/experiments/restore", $$"""{"experiment_id": {{J(id)}}}""");
+        (await server.PostAsync($"{Mlflow}/experiments/delete", $$"""{"experiment_id": {{J(id)}}}""")).ShouldBeOk();
+        var deleteDeleted = await server.PostAsync($"{Mlflow}/experiments/delete", $$"""{"experiment_id": {{J(id)}}}""");
+
+        foreach (var reply in new[] { restoreActive, deleteDeleted })
+        {
+            reply.ShouldFail(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+            reply.Message.ShouldBe($"No Experiment with id={id} exists");
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Creates_an_experiment_once_when_clients_race_for_its_name(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+
+        for (var round = 0; round < 5; round++)
+        {
+            var name = Name("race");
+            var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+                server.PostAsync($"{Mlflow}/experiments/create", $$"""{"name": {{J(name)}}}""")));
+
+            replies.Count(r => r.Status == HttpStatusCode.OK).ShouldBe(1, string.Join("\n", replies.Select(r => r.Text)));
+            foreach (var refused in replies.Where(r => r.Status != HttpStatusCode.OK))
+            {
+                refused.ShouldFail(HttpStatusCode.BadRequest, "RESOURCE_ALREADY_EXISTS");
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Sets_replaces_and_deletes_experiment_tags(DatabaseProvider provider)
     {
         var server = await servers.GetAsync(provider);
