@@ -166,6 +166,11 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             var m = metrics[i];
             var path = singlePath ?? $"metrics[{i}]";
+            if (m.Key is null && singlePath is not null)
+            {
+                // log-metric's request schema names the field 'key'; log-batch's validation names it metrics[i].name.
+                throw MlflowException.Missing("key");
+            }
             if (m.Value is null)
             {
                 throw MlflowException.Missing(TrackingValidation.Join(path, "value"));

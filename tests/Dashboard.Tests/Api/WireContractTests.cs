@@ -175,6 +175,49 @@ public partial class WireContractTests(SharedServers servers)
         run["data"]!["params"].ShouldBeNull();
     }
 
+    public static TheoryData<DatabaseProvider, string, string, string> MissingFields
+    {
+        get
+        {
+            var data = new TheoryData<DatabaseProvider, string, string, string>();
+            foreach (var provider in TestDatabase.Providers)
+            {
+                data.Add(provider, "POST runs/log-metric", """{"run_id": "RUN", "value": 1, "timestamp": 1}""", "key");
+                data.Add(provider, "POST runs/log-metric", """{"run_id": "RUN", "key": "m", "timestamp": 1}""", "value");
+                data.Add(provider, "POST runs/log-metric", """{"run_id": "RUN", "key": "m", "value": 1}""", "timestamp");
+                data.Add(provider, "POST runs/log-metric", """{"key": "m", "value": 1, "timestamp": 1}""", "run_id");
+                data.Add(provider, "POST runs/log-parameter", """{"run_id": "RUN", "value": "v"}""", "key");
+                data.Add(provider, "POST runs/set-tag", """{"run_id": "RUN", "key": "t"}""", "value");
+                data.Add(provider, "POST runs/log-batch", """{"run_id": "RUN", "metrics": [{"key": "m", "value": 1}]}""", "metrics[0].timestamp");
+                data.Add(provider, "POST runs/log-batch", """{"run_id": "RUN", "metrics": [{"value": 1, "timestamp": 1}]}""", "metrics[0].name");
+                data.Add(provider, "POST runs/log-batch", """{"run_id": "RUN", "params": [{"value": "v"}]}""", "params[0].key");
+                data.Add(provider, "POST runs/log-batch", """{"run_id": "RUN", "tags": [{"key": "t"}]}""", "tags[0].value");
+                data.Add(provider, "POST runs/delete-tag", """{"run_id": "RUN"}""", "key");
+                data.Add(provider, "GET runs/get", "", "run_id");
+                data.Add(provider, "GET experiments/get", "", "experiment_id");
+                data.Add(provider, "GET experiments/get-by-name", "", "experiment_name");
+                data.Add(provider, "POST experiments/update", """{"experiment_id": "0"}""", "new_name");
+                data.Add(provider, "GET metrics/get-history?run_id=RUN", "", "metric_key");
+            }
+            return data;
+        }
+    }
+
+    [Theory, MemberData(nameof(MissingFields))]
+    public async Task Names_a_missing_required_field_as_mlflow_does(DatabaseProvider provider, string rpc, string body, string field)
+    {
+        var server = await servers.GetAsync(provider);
+        var runId = await RunAsync(server);
+        var (method, path) = (rpc.Split(' ')[0], rpc.Split(' ')[1].Replace("RUN", runId, StringComparison.Ordinal));
+
+        var reply = method == "GET"
+            ? await server.GetAsync($"{Mlflow}/{path}")
+            : await server.PostAsync($"{Mlflow}/{path}", body.Replace("RUN", runId, StringComparison.Ordinal));
+
+        reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        reply.Message.ShouldBe($"Missing value for required parameter '{field}'.");
+    }
+
     [Theory, MemberData(nameof(Providers))]
     public async Task Accepts_int64_fields_written_as_decimal_strings(DatabaseProvider provider)
     {
