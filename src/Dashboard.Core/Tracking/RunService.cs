@@ -325,37 +325,81 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         EnsureActive(id, run.LifecycleStage);
         foreach (var input in datasets)
         {
-            var spec = input.Dataset!;
-            var dataset = await db.Datasets.FirstOrDefaultAsync(
-                d => d.ExperimentId == run.ExperimentId && d.Name == spec.Name && d.Digest == spec.Digest, ct);
-            if (dataset is null)
-            {
-                dataset = new Dataset
-                {
-                    Id = Guid.NewGuid().ToString("N"),
-                    ExperimentId = run.ExperimentId,
-                    Name = spec.Name!,
-                    Digest = spec.Digest!,
-                    SourceType = spec.SourceType!,
-                    Source = spec.Source!,
-                    Schema = spec.Schema,
-                    Profile = spec.Profile,
-                };
-                db.Datasets.Add(dataset);
-            }
-            else if (await db.RunInputs.AnyAsync(i => i.RunId == id && i.DatasetId == dataset.Id, ct))
-            {
-                continue;
-            }
-            var link = new RunInput { Id = Guid.NewGuid().ToString("N"), DatasetId = dataset.Id, RunId = id };
-            foreach (var tag in (input.Tags ?? []).GroupBy(t => t.Key).Select(g => g.Last()))
-            {
-                link.Tags.Add(new InputTag { InputId = link.Id, Key = tag.Key!, Value = tag.Value! });
-            }
-            db.RunInputs.Add(link);
-            await db.SaveChangesAsync(ct);
+            var datasetId = await FindOrAddDatasetAsync(db, run.ExperimentId, input.Dataset!, ct);
+            await LinkInputAsync(db, id, datasetId, input.Tags ?? [], ct);
         }
         await tx.CommitAsync(ct);
+    }
+
+    // Parallel runs of one experiment (the trials of a search) log the same dataset at the same moment: the loser
+    // of the race for the unique (experiment, name, digest) or (run, dataset) row uses the winner's. EF Core wraps
+    // SaveChanges in a savepoint, so the transaction goes on after the unique violation.
+
+    private static async Task<string> FindOrAddDatasetAsync(DashboardDbContext db, long experimentId, DatasetSpec spec, CancellationToken ct)
+    {
+        Task<string?> FindAsync() => db.Datasets.AsNoTracking()
+            .Where(d => d.ExperimentId == experimentId && d.Name == spec.Name && d.Digest == spec.Digest)
+            .Select(d => d.Id).FirstOrDefaultAsync(ct);
+
+        if (await FindAsync() is { } existing)
+        {
+            return existing;
+        }
+        var dataset = new Dataset
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            ExperimentId = experimentId,
+            Name = spec.Name!,
+            Digest = spec.Digest!,
+            SourceType = spec.SourceType!,
+            Source = spec.Source!,
+            Schema = spec.Schema,
+            Profile = spec.Profile,
+        };
+        db.Datasets.Add(dataset);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return dataset.Id;
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            if (await FindAsync() is { } stored)
+            {
+                return stored;
+            }
+            throw;
+        }
+    }
+
+    private static async Task LinkInputAsync(DashboardDbContext db, string runId, string datasetId, IReadOnlyList<KeyValueInput> tags,
+        CancellationToken ct)
+    {
+        Task<bool> LinkedAsync() => db.RunInputs.AnyAsync(i => i.RunId == runId && i.DatasetId == datasetId, ct);
+
+        if (await LinkedAsync())
+        {
+            return;
+        }
+        var link = new RunInput { Id = Guid.NewGuid().ToString("N"), DatasetId = datasetId, RunId = runId };
+        foreach (var tag in tags.GroupBy(t => t.Key).Select(g => g.Last()))
+        {
+            link.Tags.Add(new InputTag { InputId = link.Id, Key = tag.Key!, Value = tag.Value! });
+        }
+        db.RunInputs.Add(link);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            if (!await LinkedAsync())
+            {
+                throw;
+            }
+        }
     }
 
     private static void ValidateDatasetInput(DatasetInputSpec input, string path)

@@ -226,6 +226,29 @@ public class LoggingContractTests(SharedServers servers)
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Logs_one_dataset_from_parallel_runs_of_an_experiment(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+        var runs = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => RunAsync(server, experimentId)));
+        string Body(string runId) => $$$"""
+            {"run_id": {{{J(runId)}}}, "datasets": [{"tags": [{"key": "mlflow.data.context", "value": "training"}],
+              "dataset": {"name": "shared", "digest": "d1", "source_type": "local", "source": "{}"}}]}
+            """;
+
+        // Trials of a hyperparameter search log the same dataset at the same moment, twice each.
+        var replies = await Task.WhenAll(runs.Concat(runs).Select(runId => server.PostAsync($"{Mlflow}/runs/log-inputs", Body(runId))));
+
+        replies.ShouldAllBe(r => r.Status == HttpStatusCode.OK, string.Join("\n", replies.Select(r => r.Text)));
+        foreach (var runId in runs)
+        {
+            var inputs = (await GetRunAsync(server, runId))["inputs"]!["dataset_inputs"]!.AsArray();
+            inputs.Count.ShouldBe(1);
+            inputs[0]!["dataset"]!["name"]!.GetValue<string>().ShouldBe("shared");
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Answers_an_empty_run_data_for_a_run_with_nothing_logged(DatabaseProvider provider)
     {
         var server = await servers.GetAsync(provider);
