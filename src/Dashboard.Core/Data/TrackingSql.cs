@@ -92,15 +92,21 @@ public static class TrackingSql
     /// <summary>Inserts params that are not stored yet; returns how many rows were inserted.</summary>
     public static async Task<int> InsertParamsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
         string runId, IReadOnlyList<KeyValuePair<string, string>> rows, CancellationToken ct) =>
-        await WriteKeyValuesAsync(connection, tx, provider, "params", runId, rows, update: false, ct);
+        await WriteKeyValuesAsync(connection, tx, provider, "params", "run_id", runId, rows, update: false, ct);
 
     /// <summary>Sets run tags, replacing the value of keys that exist.</summary>
     public static async Task UpsertTagsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
         string runId, IReadOnlyList<KeyValuePair<string, string>> rows, CancellationToken ct) =>
-        await WriteKeyValuesAsync(connection, tx, provider, "tags", runId, rows, update: true, ct);
+        await WriteKeyValuesAsync(connection, tx, provider, "tags", "run_id", runId, rows, update: true, ct);
 
+    /// <summary>Sets experiment tags, replacing the value of keys that exist.</summary>
+    public static async Task UpsertExperimentTagsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        long experimentId, IReadOnlyList<KeyValuePair<string, string>> rows, CancellationToken ct) =>
+        await WriteKeyValuesAsync(connection, tx, provider, "experiment_tags", "experiment_id", experimentId, rows, update: true, ct);
+
+    /// <param name="owner">The value of <paramref name="ownerColumn"/>, the first column of the table's key (the run or experiment).</param>
     private static async Task<int> WriteKeyValuesAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
-        string table, string runId, IReadOnlyList<KeyValuePair<string, string>> rows, bool update, CancellationToken ct)
+        string table, string ownerColumn, object owner, IReadOnlyList<KeyValuePair<string, string>> rows, bool update, CancellationToken ct)
     {
         var written = 0;
         foreach (var chunk in Chunks(InLockOrder(rows), RowsPerStatement(provider, 3)))
@@ -109,27 +115,30 @@ public static class TrackingSql
             cmd.Transaction = tx;
             var sql = new StringBuilder();
             var values = new StringBuilder();
+            var ownerParameter = Add(cmd, owner);
             for (var i = 0; i < chunk.Count; i++)
             {
                 values.Append(i == 0 ? "(" : ",(")
-                    .Append(Add(cmd, runId)).Append(',')
+                    .Append(ownerParameter).Append(',')
                     .Append(Add(cmd, chunk[i].Key)).Append(',')
                     .Append(Add(cmd, chunk[i].Value)).Append(')');
             }
             if (provider == DatabaseProvider.SqlServer)
             {
                 sql.Append("MERGE ").Append(table).Append(" WITH (HOLDLOCK) AS t USING (VALUES ").Append(values)
-                    .Append(") AS s (run_id, [key], value) ON t.run_id = s.run_id AND t.[key] = s.[key] ");
+                    .Append(") AS s (").Append(ownerColumn).Append(", [key], value) ON t.").Append(ownerColumn).Append(" = s.").Append(ownerColumn)
+                    .Append(" AND t.[key] = s.[key] ");
                 if (update)
                 {
                     sql.Append("WHEN MATCHED THEN UPDATE SET value = s.value ");
                 }
-                sql.Append("WHEN NOT MATCHED THEN INSERT (run_id, [key], value) VALUES (s.run_id, s.[key], s.value);");
+                sql.Append("WHEN NOT MATCHED THEN INSERT (").Append(ownerColumn).Append(", [key], value) VALUES (s.")
+                    .Append(ownerColumn).Append(", s.[key], s.value);");
             }
             else
             {
-                sql.Append("INSERT INTO ").Append(table).Append(" (run_id, key, value) VALUES ").Append(values)
-                    .Append(update ? " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value" : " ON CONFLICT DO NOTHING");
+                sql.Append("INSERT INTO ").Append(table).Append(" (").Append(ownerColumn).Append(", key, value) VALUES ").Append(values)
+                    .Append(update ? $" ON CONFLICT ({ownerColumn}, key) DO UPDATE SET value = excluded.value" : " ON CONFLICT DO NOTHING");
             }
             cmd.CommandText = sql.ToString();
             written += await cmd.ExecuteNonQueryAsync(ct);

@@ -1,6 +1,7 @@
 using Dashboard.Data;
 using Dashboard.Errors;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Dashboard.Tracking;
 
@@ -150,18 +151,13 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
         var id = TrackingValidation.ExperimentId(experimentId);
         TrackingValidation.ExperimentTag(key, value);
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var experiment = await db.Experiments.Include(e => e.Tags).FirstOrDefaultAsync(e => e.Id == id, ct) ?? throw NotFound(id);
-        EnsureActive(experiment);
-        var tag = experiment.Tags.FirstOrDefault(t => t.Key == key);
-        if (tag is null)
-        {
-            experiment.Tags.Add(new ExperimentTag { Key = key!, Value = value! });
-        }
-        else
-        {
-            tag.Value = value!;
-        }
-        await db.SaveChangesAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var stage = await db.Experiments.Where(e => e.Id == id).Select(e => e.LifecycleStage).FirstOrDefaultAsync(ct) ?? throw NotFound(id);
+        EnsureActive(id, stage);
+        // An upsert: clients setting one tag at the same moment must not meet on the table's key.
+        await TrackingSql.UpsertExperimentTagsAsync(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Provider, id,
+            [new(key!, value!)], ct);
+        await tx.CommitAsync(ct);
     }
 
     public async Task DeleteExperimentTagAsync(string? experimentId, string? key, CancellationToken ct = default)
@@ -169,20 +165,20 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
         var id = TrackingValidation.ExperimentId(experimentId);
         var k = key ?? throw MlflowException.Missing("key");
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var experiment = await db.Experiments.AsNoTracking().FirstOrDefaultAsync(e => e.Id == id, ct) ?? throw NotFound(id);
-        EnsureActive(experiment);
+        var stage = await db.Experiments.Where(e => e.Id == id).Select(e => e.LifecycleStage).FirstOrDefaultAsync(ct) ?? throw NotFound(id);
+        EnsureActive(id, stage);
         if (await db.ExperimentTags.Where(t => t.ExperimentId == id && t.Key == k).ExecuteDeleteAsync(ct) == 0)
         {
             throw MlflowException.NotFound($"No tag with name: {k} in experiment with id {id}");
         }
     }
 
-    private static void EnsureActive(Experiment experiment)
+    private static void EnsureActive(long experimentId, string stage)
     {
-        if (experiment.LifecycleStage != LifecycleStage.Active)
+        if (stage != LifecycleStage.Active)
         {
             throw MlflowException.InvalidParameter(
-                $"The experiment {experiment.Id} must be in the 'active' state. Current state is {experiment.LifecycleStage}.");
+                $"The experiment {experimentId} must be in the 'active' state. Current state is {stage}.");
         }
     }
 

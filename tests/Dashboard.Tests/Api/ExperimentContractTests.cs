@@ -143,6 +143,19 @@ public class ExperimentContractTests(SharedServers servers)
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Sets_one_experiment_tag_from_many_clients_at_once(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var id = await ExperimentAsync(server);
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            server.PostAsync($"{Mlflow}/experiments/set-experiment-tag", $$"""{"experiment_id": {{J(id)}}, "key": "owner", "value": "client-{{i}}"}""")));
+
+        replies.ShouldAllBe(r => r.Status == HttpStatusCode.OK, string.Join("\n", replies.Select(r => r.Text)));
+        ValueOf((await GetExperimentAsync(server, id))["tags"], "owner")!.ShouldStartWith("client-");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Rejects_a_duplicate_experiment_name_with_resource_already_exists(DatabaseProvider provider)
     {
         var server = await servers.GetAsync(provider);
