@@ -48,6 +48,22 @@ public class LoggingContractTests(SharedServers servers)
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Ignores_fields_it_does_not_know_as_newer_clients_send_them(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var runId = await RunAsync(server);
+
+        (await server.PostAsync($"{Mlflow}/runs/log-metric", $$"""
+            {"run_id": {{J(runId)}}, "key": "m", "value": 1, "timestamp": 1, "model_id": "m-1", "dataset_name": "d", "dataset_digest": "x"}
+            """)).ShouldBeOk();
+        (await LogBatchAsync(server, runId, $$$"""
+            [{"key": "m", "value": 2, "timestamp": 2, "step": 1, "run_id": {{{J(runId)}}}, "model_id": "m-1", "future": {"nested": [1]}}]
+            """)).ShouldBeOk();
+
+        (await HistoryAsync(server, runId, "m")).Count.ShouldBe(2);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Keeps_as_latest_value_the_maximum_by_step_then_timestamp_then_value(DatabaseProvider provider)
     {
         var server = await servers.GetAsync(provider);
