@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.RegularExpressions;
 using Dashboard.Core.Tests.Support;
 using Dashboard.Data;
@@ -307,7 +306,6 @@ public partial class WireContractTests(SharedServers servers)
         var reply = (await server.GetAsync($"{Mlflow}/metrics/get-history-bulk-interval?run_ids={a}&run_ids={b}&metric_key=m")).ShouldBeOk();
 
         reply.Json!["metrics"]!.AsArray().Select(m => m!["run_id"]!.GetValue<string>()).Order().ShouldBe(new[] { a, b }.Order());
-        Encoding.UTF8.GetByteCount(reply.Text).ShouldBePositive();
     }
 
     public static TheoryData<DatabaseProvider, string> NulCharacters
