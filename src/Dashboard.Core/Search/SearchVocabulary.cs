@@ -1,0 +1,169 @@
+namespace Dashboard.Search;
+
+/// <summary>
+/// MLflow's identifiers, attribute keys and comparators per scope (mlflow/utils/search_utils.py), and the
+/// messages MLflow gives when one is wrong. Sets are printed sorted where MLflow prints a Python set, whose
+/// order varies from one MLflow process to the next anyway.
+/// </summary>
+internal static class SearchVocabulary
+{
+    public const string RunNameAttribute = "run_name";
+    public const string RunIdAttribute = "run_id";
+    public const string StartTimeAttribute = "start_time";
+    public const string DatasetContextTag = "mlflow.data.context";
+
+    private static readonly string[] RunIdentifiers = ["metric", "parameter", "tag", "attribute", "dataset"];
+    private static readonly string[] ExperimentIdentifiers = ["attribute", "tag", "tags"];
+
+    private static readonly HashSet<string> RunSearchAttributes = new(StringComparer.Ordinal)
+    {
+        "artifact_uri", "end_time", "run_id", "run_name", "start_time", "status", "user_id",
+        "created", "Created", "run name", "Run name", "Run Name",
+    };
+
+    private static readonly HashSet<string> RunOrderAttributes = new(StringComparer.Ordinal)
+    {
+        "artifact_uri", "end_time", "run_id", "run_name", "start_time", "status", "user_id", "created", "Created",
+    };
+
+    private static readonly HashSet<string> RunNumericAttributes = new(StringComparer.Ordinal)
+    {
+        "start_time", "end_time", "created", "Created",
+    };
+
+    private static readonly HashSet<string> ExperimentSearchAttributes = new(StringComparer.Ordinal)
+    {
+        "name", "creation_time", "last_update_time",
+    };
+
+    private static readonly HashSet<string> ExperimentOrderAttributes = new(StringComparer.Ordinal)
+    {
+        "name", "experiment_id", "creation_time", "last_update_time",
+    };
+
+    private static readonly HashSet<string> ExperimentNumericAttributes = new(StringComparer.Ordinal)
+    {
+        "creation_time", "last_update_time",
+    };
+
+    private static readonly HashSet<string> DatasetKeys = new(StringComparer.Ordinal) { "name", "digest", "context" };
+
+    private static readonly Comparator[] NumericComparators =
+        [Comparator.Greater, Comparator.GreaterOrEqual, Comparator.NotEqual, Comparator.Equal, Comparator.Less, Comparator.LessOrEqual];
+
+    private static readonly Comparator[] KeyValueComparators =
+        [Comparator.NotEqual, Comparator.Equal, Comparator.Like, Comparator.ILike];
+
+    private static readonly Comparator[] StringAttributeComparators =
+        [Comparator.NotEqual, Comparator.Equal, Comparator.Like, Comparator.ILike, Comparator.In, Comparator.NotIn];
+
+    /// <summary>Maps MLflow's entity words and their aliases; null when the word names none.</summary>
+    public static SearchEntity? Entity(SearchScope scope, string word) => scope switch
+    {
+        SearchScope.Experiments => word switch
+        {
+            "attribute" => SearchEntity.Attribute,
+            "tag" or "tags" => SearchEntity.Tag,
+            _ => null,
+        },
+        _ => word switch
+        {
+            "metric" or "metrics" => SearchEntity.Metric,
+            "parameter" or "parameters" or "param" or "params" => SearchEntity.Param,
+            "tag" or "tags" => SearchEntity.Tag,
+            "attribute" or "attr" or "attributes" or "run" => SearchEntity.Attribute,
+            "dataset" or "datasets" => SearchEntity.Dataset,
+            _ => null,
+        },
+    };
+
+    public static string InvalidEntity(SearchScope scope, string word) => scope == SearchScope.Experiments
+        ? $"Invalid entity type '{word}'. Valid entity types are ({string.Join(", ", ExperimentIdentifiers.Select(Quote))})"
+        : $"Invalid entity type '{word}'. Valid values are [{string.Join(", ", RunIdentifiers.Select(Quote))}]";
+
+    public static bool IsAttribute(SearchScope scope, string key, bool forOrder) => (scope, forOrder) switch
+    {
+        (SearchScope.Runs, false) => RunSearchAttributes.Contains(key),
+        (SearchScope.Runs, true) => RunOrderAttributes.Contains(key),
+        (_, false) => ExperimentSearchAttributes.Contains(key),
+        _ => ExperimentOrderAttributes.Contains(key),
+    };
+
+    public static string InvalidAttribute(SearchScope scope, string key, bool forOrder)
+    {
+        var valid = (scope, forOrder) switch
+        {
+            (SearchScope.Runs, false) => RunSearchAttributes,
+            (SearchScope.Runs, true) => RunOrderAttributes,
+            (_, false) => ExperimentSearchAttributes,
+            _ => ExperimentOrderAttributes,
+        };
+        return $"Invalid attribute key '{key}' specified. Valid keys are '{PythonSet(valid.Order(StringComparer.Ordinal))}'";
+    }
+
+    public static bool IsDatasetKey(string key) => DatasetKeys.Contains(key);
+
+    public static string InvalidDatasetKey(string key) =>
+        $"Invalid dataset key '{key}' specified. Valid keys are '{PythonSet(DatasetKeys)}'";
+
+    public static bool IsNumericAttribute(SearchScope scope, string key) =>
+        scope == SearchScope.Runs ? RunNumericAttributes.Contains(key) : ExperimentNumericAttributes.Contains(key);
+
+    /// <summary>Resolves MLflow's attribute aliases (translate_key_alias).</summary>
+    public static string CanonicalAttribute(string key) => key switch
+    {
+        "created" or "Created" => StartTimeAttribute,
+        "run name" or "Run name" or "Run Name" => RunNameAttribute,
+        _ => key,
+    };
+
+    public static IReadOnlyList<Comparator> Comparators(SearchScope scope, SearchEntity entity, string key) => entity switch
+    {
+        SearchEntity.Metric => NumericComparators,
+        SearchEntity.Param or SearchEntity.Tag => KeyValueComparators,
+        SearchEntity.Dataset => StringAttributeComparators,
+        _ when IsNumericAttribute(scope, key) => NumericComparators,
+        // Lists are accepted for run_id only, so IN never reaches an experiment's string attribute.
+        _ => scope == SearchScope.Experiments ? KeyValueComparators : StringAttributeComparators,
+    };
+
+    /// <summary>
+    /// MLflow's "Invalid comparator" message. MLflow leaves the closing quote off for metrics, tags, numeric
+    /// attributes and datasets; the recorded reference server shows it for metrics, so the wording is kept as is.
+    /// </summary>
+    public static string InvalidComparator(SearchScope scope, SearchEntity entity, string key, string comparator)
+    {
+        var valid = PythonSet(Comparators(scope, entity, key).Select(Text));
+        var closingQuote = entity is SearchEntity.Param || (entity is SearchEntity.Attribute && !IsNumericAttribute(scope, key));
+        return $"Invalid comparator '{comparator}' not one of '{valid}" + (closingQuote ? "'" : "");
+    }
+
+    public static string Text(Comparator c) => c switch
+    {
+        Comparator.Equal => "=",
+        Comparator.NotEqual => "!=",
+        Comparator.Less => "<",
+        Comparator.LessOrEqual => "<=",
+        Comparator.Greater => ">",
+        Comparator.GreaterOrEqual => ">=",
+        Comparator.Like => "LIKE",
+        Comparator.ILike => "ILIKE",
+        Comparator.In => "IN",
+        Comparator.NotIn => "NOT IN",
+        Comparator.IsNull => "IS NULL",
+        _ => "IS NOT NULL",
+    };
+
+    public static string EntityWord(SearchEntity entity) => entity switch
+    {
+        SearchEntity.Metric => "metrics",
+        SearchEntity.Param => "params",
+        SearchEntity.Tag => "tags",
+        SearchEntity.Dataset => "datasets",
+        _ => "attributes",
+    };
+
+    private static string Quote(string s) => $"'{s}'";
+
+    private static string PythonSet(IEnumerable<string> items) => "{" + string.Join(", ", items.Select(Quote)) + "}";
+}
