@@ -119,8 +119,9 @@ public abstract class DashboardDbContext : DbContext
             e.HasKey(x => new { x.RunId, x.Key });
             e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
             e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
-            // Filters and orders on metrics.<key> start from the key.
-            e.HasIndex(x => new { x.Key, x.Value, x.RunId });
+            // Search: filters on metrics.<key> seek (key, is_nan = false, value range) and read run_id from the index;
+            // an order on a metric walks (key, is_nan = false) in value order and stops at the page size.
+            e.HasIndex(x => new { x.Key, x.IsNaN, x.Value, x.RunId });
         });
         modelBuilder.Entity<Dataset>(e =>
         {

@@ -11,9 +11,10 @@ public sealed class SqliteDashboardContext(DbContextOptions<SqliteDashboardConte
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
-        // SQLite has no limit on index entries, so param and tag values can be indexed for equality filters.
-        modelBuilder.Entity<Param>().HasIndex(x => new { x.Key, x.Value });
-        modelBuilder.Entity<RunTag>().HasIndex(x => new { x.Key, x.Value });
+        // SQLite has no limit on index entries, so param and tag values can be indexed: search reads the run ids of
+        // a filter, and walks an order on a param or tag, from the index alone.
+        modelBuilder.Entity<Param>().HasIndex(x => new { x.Key, x.Value, x.RunId });
+        modelBuilder.Entity<RunTag>().HasIndex(x => new { x.Key, x.Value, x.RunId });
     }
 }
 

@@ -7,7 +7,8 @@ using Dashboard.Errors;
 namespace Dashboard.Search;
 
 /// <summary>
-/// Opaque page tokens: base64url of <c>{"o": offset, "q": hash}</c>, where the hash covers what decides the
+/// Opaque page tokens: base64url of <c>{"o": offset, "q": hash}</c> (plus the part and the offset in it for a search
+/// read in parts, see <see cref="RunQuery"/>), where the hash covers what decides the
 /// order and membership of the results (scope, experiment ids, filter, order_by, view type). A token used with
 /// another query is refused instead of silently skipping or repeating rows. The hash is a consistency check,
 /// not a secret: a forged offset only moves the caller within results it may read anyway.
@@ -16,15 +17,21 @@ internal static class PageToken
 {
     private const int MaxTokenLength = 256;
 
-    public static string Create(long offset, string queryHash) =>
-        Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(new Body(offset, queryHash), JsonContext.Options));
+    public static string Create(long offset, string queryHash) => Create(new PagePosition(offset), queryHash);
+
+    public static string Create(PagePosition position, string queryHash) =>
+        Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(
+            new Body(position.Offset, queryHash, position.Part, position.Part is null ? null : position.PartOffset), JsonContext.Options));
 
     /// <summary>The offset a token stands for; 0 without a token.</summary>
-    public static long ReadOffset(string? token, string queryHash)
+    public static long ReadOffset(string? token, string queryHash) => Read(token, queryHash).Offset;
+
+    /// <summary>The position a token stands for; the start without a token.</summary>
+    public static PagePosition Read(string? token, string queryHash)
     {
         if (string.IsNullOrEmpty(token))
         {
-            return 0;
+            return new PagePosition(0);
         }
         Body? body = null;
         if (token.Length <= MaxTokenLength)
@@ -38,7 +45,7 @@ internal static class PageToken
                 body = null;
             }
         }
-        if (body is null || body.O < 0 || body.Q is null)
+        if (body is null || body.O < 0 || body.Q is null || body.P < 0 || body.S < 0 || (body.P is null) != (body.S is null))
         {
             throw MlflowException.InvalidParameter("Invalid page token: it is not a token this server issued for a search.");
         }
@@ -47,7 +54,7 @@ internal static class PageToken
             throw MlflowException.InvalidParameter(
                 "Invalid page token: it was issued for a search with another filter, order_by, experiment ids or view type.");
         }
-        return body.O;
+        return new PagePosition(body.O, body.P, body.S ?? 0);
     }
 
     public static string QueryHash(SearchScope scope, IEnumerable<long>? experimentIds, string? filter,
@@ -72,13 +79,14 @@ internal static class PageToken
         return Base64Url.EncodeToString(hash.AsSpan(0, 12));
     }
 
-    private sealed record Body(long O, string? Q);
+    private sealed record Body(long O, string? Q, int? P = null, long? S = null);
 
     private static class JsonContext
     {
         public static readonly JsonSerializerOptions Options = new()
         {
             PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
             MaxDepth = 4,
         };
     }

@@ -151,11 +151,12 @@ internal static class SearchPredicates
         return Expression.Lambda<Func<T, bool>>(body, column.Parameters);
     }
 
-    /// <summary>Both predicates over one parameter.</summary>
-    public static Expression<Func<T, bool>> And<T>(Expression<Func<T, bool>> left, Expression<Func<T, bool>> right)
+    /// <summary>Applies <paramref name="second"/> to the result of <paramref name="first"/>: <c>x =&gt; second(first(x))</c>.</summary>
+    public static Expression<Func<T, TResult>> Compose<T, TMid, TResult>(Expression<Func<T, TMid>> first,
+        Expression<Func<TMid, TResult>> second)
     {
-        var right2 = new Substitute(right.Parameters[0], left.Parameters[0]).Visit(right.Body);
-        return Expression.Lambda<Func<T, bool>>(Expression.AndAlso(left.Body, right2), left.Parameters);
+        var body = new Substitute(second.Parameters[0], first.Body).Visit(second.Body);
+        return Expression.Lambda<Func<T, TResult>>(body, first.Parameters);
     }
 
     /// <summary>MLflow's LIKE pattern (% and _ are wildcards, nothing escapes) for LIKE ... ESCAPE '\'.</summary>

@@ -9,10 +9,18 @@ namespace Dashboard.Core.Tests.Search;
 
 public class RunSearchServiceTests
 {
+    /// <summary>
+    /// Runs the search in both of its shapes, sorting a small candidate set and walking an index (forced with a
+    /// threshold of 0), and checks that they agree.
+    /// </summary>
     private static async Task<List<string>> NamesAsync(TestDatabase database, RunSearchRequest request)
     {
-        var page = await new RunSearchService(database.Factory).SearchAsync(request, TestContext.Current.CancellationToken);
-        return page.Items.Select(r => r.Name!).ToList();
+        var ct = TestContext.Current.CancellationToken;
+        var sorted = await new RunSearchService(database.Factory).SearchAsync(request, ct);
+        var walked = await new RunSearchService(database.Factory) { SmallSet = 0 }.SearchAsync(request, ct);
+        var names = sorted.Items.Select(r => r.Name!).ToList();
+        walked.Items.Select(r => r.Name!).ShouldBe(names, $"the walking shape disagrees on {request.Filter} / {string.Join(", ", request.OrderBy)}");
+        return names;
     }
 
     private static async Task<List<string>> NamesAsync(TestDatabase database, long experimentId, string? filter, params string[] orderBy) =>
@@ -405,6 +413,52 @@ public class RunSearchServiceTests
         partial.Items.Select(r => r.Name).ShouldBe(["r3", "r4", "r5"]);
         (await service.SearchAsync(Make.Request(exp, "", ["attributes.start_time ASC"], maxResults: 3, pageToken: partial.NextPageToken), ct))
             .NextPageToken.ShouldBeNull();
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task Pages_through_values_nan_and_missing_runs_when_walking_an_index(DatabaseProvider provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var exp = await database.ExperimentAsync("e");
+        var runs = new List<Run>();
+        for (var i = 0; i < 7; i++)
+        {
+            runs.Add(Make.Run(exp, $"v{i}", i).Metric("m", i * 0.5).Param("lr", $"0.{i}"));
+        }
+        runs.Add(Make.Run(exp, "nan1", 10).Metric("m", double.NaN));
+        runs.Add(Make.Run(exp, "nan2", 11).Metric("m", double.NaN));
+        runs.Add(Make.Run(exp, "missing1", 12));
+        runs.Add(Make.Run(exp, "missing2", 13).Param("lr", "0.9"));
+        await database.AddAsync([.. runs]);
+        var ct = TestContext.Current.CancellationToken;
+        var walking = new RunSearchService(database.Factory) { SmallSet = 0 };
+        var sorting = new RunSearchService(database.Factory);
+
+        foreach (var orderBy in new[] { "metrics.m DESC", "metrics.m ASC", "params.lr DESC" })
+        {
+            var everything = (await sorting.SearchAsync(Make.Request(exp, orderBy: [orderBy]), ct)).Items.Select(r => r.Name).ToList();
+            foreach (var size in new[] { 1, 2, 3, 4, 11 })
+            {
+                var names = new List<string?>();
+                string? token = null;
+                var pages = 0;
+                do
+                {
+                    var page = await walking.SearchAsync(Make.Request(exp, orderBy: [orderBy], maxResults: size, pageToken: token), ct);
+                    names.AddRange(page.Items.Select(r => r.Name));
+                    token = page.NextPageToken;
+                    pages++;
+                }
+                while (token is not null && pages < 20);
+                names.ShouldBe(everything, $"{orderBy}, pages of {size}");
+            }
+        }
+
+        // A token from the sorting shape, used once the search walks (the data grew past the threshold).
+        var first = await sorting.SearchAsync(Make.Request(exp, orderBy: ["metrics.m DESC"], maxResults: 8), ct);
+        var rest = await walking.SearchAsync(Make.Request(exp, orderBy: ["metrics.m DESC"], maxResults: 8, pageToken: first.NextPageToken), ct);
+        rest.Items.Select(r => r.Name).ShouldBe(["nan1", "missing2", "missing1"]);
     }
 
     [Theory]

@@ -189,7 +189,7 @@ namespace Dashboard.Data.Migrations.PostgreSql
 
                     b.HasKey("RunId", "Key");
 
-                    b.HasIndex("Key", "Value", "RunId");
+                    b.HasIndex("Key", "IsNaN", "Value", "RunId");
 
                     b.ToTable("latest_metrics", (string)null);
                 });

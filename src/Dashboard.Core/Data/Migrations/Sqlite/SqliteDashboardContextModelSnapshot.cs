@@ -182,7 +182,7 @@ namespace Dashboard.Data.Migrations.Sqlite
 
                     b.HasKey("RunId", "Key");
 
-                    b.HasIndex("Key", "Value", "RunId");
+                    b.HasIndex("Key", "IsNaN", "Value", "RunId");
 
                     b.ToTable("latest_metrics", (string)null);
                 });
@@ -240,7 +240,7 @@ namespace Dashboard.Data.Migrations.Sqlite
 
                     b.HasKey("RunId", "Key");
 
-                    b.HasIndex("Key", "Value");
+                    b.HasIndex("Key", "Value", "RunId");
 
                     b.ToTable("params", (string)null);
                 });
@@ -353,7 +353,7 @@ namespace Dashboard.Data.Migrations.Sqlite
 
                     b.HasKey("RunId", "Key");
 
-                    b.HasIndex("Key", "Value");
+                    b.HasIndex("Key", "Value", "RunId");
 
                     b.ToTable("tags", (string)null);
                 });

@@ -1,8 +1,9 @@
 ﻿using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Dashboard.Data.Migrations.SqlServer
+namespace Dashboard.Data.Migrations.PostgreSql
 {
     /// <inheritdoc />
     public partial class Initial : Migration
@@ -15,10 +16,10 @@ namespace Dashboard.Data.Migrations.SqlServer
                 columns: table => new
                 {
                     id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("SqlServer:Identity", "1, 1"),
-                    name = table.Column<string>(type: "nvarchar(500)", maxLength: 500, nullable: false),
-                    artifact_location = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: false),
-                    lifecycle_stage = table.Column<string>(type: "nvarchar(20)", maxLength: 20, nullable: false),
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    name = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false),
+                    artifact_location = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    lifecycle_stage = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
                     creation_time = table.Column<long>(type: "bigint", nullable: false),
                     last_update_time = table.Column<long>(type: "bigint", nullable: false)
                 },
@@ -31,14 +32,14 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "datasets",
                 columns: table => new
                 {
-                    id = table.Column<string>(type: "nvarchar(36)", maxLength: 36, nullable: false),
+                    id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
                     experiment_id = table.Column<long>(type: "bigint", nullable: false),
-                    name = table.Column<string>(type: "nvarchar(500)", maxLength: 500, nullable: false),
-                    digest = table.Column<string>(type: "nvarchar(36)", maxLength: 36, nullable: false),
-                    source_type = table.Column<string>(type: "nvarchar(36)", maxLength: 36, nullable: false),
-                    source = table.Column<string>(type: "nvarchar(max)", nullable: false),
-                    schema = table.Column<string>(type: "nvarchar(max)", nullable: true),
-                    profile = table.Column<string>(type: "nvarchar(max)", nullable: true)
+                    name = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false),
+                    digest = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    source_type = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    source = table.Column<string>(type: "text", nullable: false),
+                    schema = table.Column<string>(type: "text", nullable: true),
+                    profile = table.Column<string>(type: "text", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -56,8 +57,8 @@ namespace Dashboard.Data.Migrations.SqlServer
                 columns: table => new
                 {
                     experiment_id = table.Column<long>(type: "bigint", nullable: false),
-                    key = table.Column<string>(type: "nvarchar(250)", maxLength: 250, nullable: false),
-                    value = table.Column<string>(type: "nvarchar(max)", maxLength: 5000, nullable: false)
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<string>(type: "character varying(5000)", maxLength: 5000, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -74,15 +75,15 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "runs",
                 columns: table => new
                 {
-                    id = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
+                    id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
                     experiment_id = table.Column<long>(type: "bigint", nullable: false),
-                    name = table.Column<string>(type: "nvarchar(250)", maxLength: 250, nullable: true),
-                    user_id = table.Column<string>(type: "nvarchar(256)", maxLength: 256, nullable: true),
-                    status = table.Column<string>(type: "nvarchar(20)", maxLength: 20, nullable: false),
+                    name = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: true),
+                    user_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
                     start_time = table.Column<long>(type: "bigint", nullable: false),
                     end_time = table.Column<long>(type: "bigint", nullable: true),
-                    lifecycle_stage = table.Column<string>(type: "nvarchar(20)", maxLength: 20, nullable: false),
-                    artifact_uri = table.Column<string>(type: "nvarchar(2000)", maxLength: 2000, nullable: false),
+                    lifecycle_stage = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    artifact_uri = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
                     deleted_time = table.Column<long>(type: "bigint", nullable: true)
                 },
                 constraints: table =>
@@ -100,9 +101,9 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "inputs",
                 columns: table => new
                 {
-                    id = table.Column<string>(type: "nvarchar(36)", maxLength: 36, nullable: false),
-                    dataset_id = table.Column<string>(type: "nvarchar(36)", maxLength: 36, nullable: false),
-                    run_id = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false)
+                    id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    dataset_id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -124,12 +125,12 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "latest_metrics",
                 columns: table => new
                 {
-                    run_id = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
-                    key = table.Column<string>(type: "nvarchar(250)", maxLength: 250, nullable: false),
-                    value = table.Column<double>(type: "float", nullable: false),
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<double>(type: "double precision", nullable: false),
                     timestamp = table.Column<long>(type: "bigint", nullable: false),
                     step = table.Column<long>(type: "bigint", nullable: false),
-                    is_nan = table.Column<bool>(type: "bit", nullable: false)
+                    is_nan = table.Column<bool>(type: "boolean", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -146,12 +147,12 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "metrics",
                 columns: table => new
                 {
-                    run_id = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
-                    key = table.Column<string>(type: "nvarchar(250)", maxLength: 250, nullable: false),
-                    value = table.Column<double>(type: "float", nullable: false),
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<double>(type: "double precision", nullable: false),
                     timestamp = table.Column<long>(type: "bigint", nullable: false),
                     step = table.Column<long>(type: "bigint", nullable: false),
-                    is_nan = table.Column<bool>(type: "bit", nullable: false)
+                    is_nan = table.Column<bool>(type: "boolean", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -168,9 +169,9 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "params",
                 columns: table => new
                 {
-                    run_id = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
-                    key = table.Column<string>(type: "nvarchar(250)", maxLength: 250, nullable: false),
-                    value = table.Column<string>(type: "nvarchar(max)", maxLength: 6000, nullable: false)
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<string>(type: "character varying(6000)", maxLength: 6000, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -187,9 +188,9 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "tags",
                 columns: table => new
                 {
-                    run_id = table.Column<string>(type: "nvarchar(32)", maxLength: 32, nullable: false),
-                    key = table.Column<string>(type: "nvarchar(250)", maxLength: 250, nullable: false),
-                    value = table.Column<string>(type: "nvarchar(max)", maxLength: 8000, nullable: false)
+                    run_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key = table.Column<string>(type: "character varying(250)", maxLength: 250, nullable: false),
+                    value = table.Column<string>(type: "character varying(8000)", maxLength: 8000, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -206,9 +207,9 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "input_tags",
                 columns: table => new
                 {
-                    input_id = table.Column<string>(type: "nvarchar(36)", maxLength: 36, nullable: false),
-                    key = table.Column<string>(type: "nvarchar(255)", maxLength: 255, nullable: false),
-                    value = table.Column<string>(type: "nvarchar(500)", maxLength: 500, nullable: false)
+                    input_id = table.Column<string>(type: "character varying(36)", maxLength: 36, nullable: false),
+                    key = table.Column<string>(type: "character varying(255)", maxLength: 255, nullable: false),
+                    value = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -245,14 +246,20 @@ namespace Dashboard.Data.Migrations.SqlServer
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_latest_metrics_key_value_run_id",
+                name: "IX_latest_metrics_key_is_nan_value_run_id",
                 table: "latest_metrics",
-                columns: new[] { "key", "value", "run_id" });
+                columns: new[] { "key", "is_nan", "value", "run_id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_params_key",
                 table: "params",
                 column: "key");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_params_value",
+                table: "params",
+                column: "value")
+                .Annotation("Npgsql:IndexMethod", "hash");
 
             migrationBuilder.CreateIndex(
                 name: "IX_runs_experiment_id_lifecycle_stage_start_time_id",
@@ -263,6 +270,12 @@ namespace Dashboard.Data.Migrations.SqlServer
                 name: "IX_tags_key",
                 table: "tags",
                 column: "key");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_tags_value",
+                table: "tags",
+                column: "value")
+                .Annotation("Npgsql:IndexMethod", "hash");
         }
 
         /// <inheritdoc />

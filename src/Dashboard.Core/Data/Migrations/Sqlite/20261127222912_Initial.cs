@@ -245,14 +245,14 @@ namespace Dashboard.Data.Migrations.Sqlite
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "IX_latest_metrics_key_value_run_id",
+                name: "IX_latest_metrics_key_is_nan_value_run_id",
                 table: "latest_metrics",
-                columns: new[] { "key", "value", "run_id" });
+                columns: new[] { "key", "is_nan", "value", "run_id" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_params_key_value",
+                name: "IX_params_key_value_run_id",
                 table: "params",
-                columns: new[] { "key", "value" });
+                columns: new[] { "key", "value", "run_id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_runs_experiment_id_lifecycle_stage_start_time_id",
@@ -260,9 +260,9 @@ namespace Dashboard.Data.Migrations.Sqlite
                 columns: new[] { "experiment_id", "lifecycle_stage", "start_time", "id" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_tags_key_value",
+                name: "IX_tags_key_value_run_id",
                 table: "tags",
-                columns: new[] { "key", "value" });
+                columns: new[] { "key", "value", "run_id" });
         }
 
         /// <inheritdoc />

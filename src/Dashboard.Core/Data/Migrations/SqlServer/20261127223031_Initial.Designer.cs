@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Dashboard.Data.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerDashboardContext))]
-    [Migration("20261127221427_Initial")]
+    [Migration("20261127223031_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -192,7 +192,7 @@ namespace Dashboard.Data.Migrations.SqlServer
 
                     b.HasKey("RunId", "Key");
 
-                    b.HasIndex("Key", "Value", "RunId");
+                    b.HasIndex("Key", "IsNaN", "Value", "RunId");
 
                     b.ToTable("latest_metrics", (string)null);
                 });
