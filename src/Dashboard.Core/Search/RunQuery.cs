@@ -59,6 +59,29 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
     /// <summary>Every matching run in order, as one query: for callers that page or count themselves.</summary>
     public IQueryable<Run> All() => Sorted(Scoped(), driver: -1);
 
+    /// <summary>Every query this search may run, so that tests can translate them for a provider without a server.</summary>
+    internal IEnumerable<IQueryable> Shapes()
+    {
+        yield return Scoped(attributes: false).Take(smallSet + 1);
+        yield return All();
+        for (var i = 0; i < filter.Terms.Count; i++)
+        {
+            if (filter.Terms[i].Entity != SearchEntity.Attribute)
+            {
+                yield return RunIdsOf(filter.Terms[i]).Take(smallSet + 1);
+                yield return Sorted(Scoped(), i);
+            }
+        }
+        yield return Order(Filtered(), r => r, order);
+        if (order.Count > 0 && order[0].Entity != SearchEntity.Attribute)
+        {
+            foreach (var part in Parts())
+            {
+                yield return part.Skip(1).Take(2);
+            }
+        }
+    }
+
     // ---- the small shape
 
     /// <summary>
@@ -104,7 +127,7 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
                 runs = runs.Where(i == driver ? In(term) : Exists(term));
             }
         }
-        return Order(runs, r => r, order);
+        return Order(runs, r => r, order, sortAll: true);
     }
 
     // ---- the walking shape
@@ -366,8 +389,11 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
     /// DESC unless ordered on already, then run id. The rank is explicit because the providers disagree on where NULL
     /// sorts. <paramref name="run"/> reaches the run from the element (identity for runs themselves).
     /// </summary>
+    /// <param name="sortAll">Sort the candidates rather than walk the start_time index: for a small set, where a
+    /// planner that walks the index hoping for early matches (PostgreSQL does, under LIMIT) reads the whole experiment.
+    /// <c>start_time + 0</c> is the same order that no index provides.</param>
     private IOrderedQueryable<T> Order<T>(IQueryable<T> source, Expression<Func<T, Run>> run, IReadOnlyList<OrderTerm> terms,
-        IOrderedQueryable<T>? ordered = null)
+        IOrderedQueryable<T>? ordered = null, bool sortAll = false)
     {
         void By<TKey>(Expression<Func<Run, TKey>> key, bool ascending)
         {
@@ -386,6 +412,9 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
                 case SearchEntity.Attribute:
                     switch (key)
                     {
+                        case "start_time" when sortAll:
+                            By(r => r.StartTime + 0, term.Ascending);
+                            break;
                         case "start_time":
                             By(r => r.StartTime, term.Ascending);
                             break;
@@ -423,7 +452,11 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
                     break;
             }
         }
-        if (!startTimeOrdered)
+        if (!startTimeOrdered && sortAll)
+        {
+            By(r => r.StartTime + 0, false);
+        }
+        else if (!startTimeOrdered)
         {
             By(r => r.StartTime, false);
         }
