@@ -26,16 +26,27 @@ internal sealed class Ranked<TValue>
 /// the metric's (key, is_nan, value) index or the param/tag (key, value) index for those) and checks each run's
 /// filters as it goes, stopping at the page size. Ordering on a metric, param or tag is read in parts: runs with a
 /// value, then (metrics) runs whose value is NaN, then runs without one, which is MLflow's order and lets each part
-/// follow an index. The page token remembers the part.</item>
+/// follow an index. The page token remembers the part. Walking only pays when matches are dense along the order:
+/// a sample of the first entries of the walk estimates that, and a sparse search (filters that each match many runs
+/// but together few) is sorted from its smallest term instead.</item>
 /// </list>
 /// Materializing a large set of matching run ids, or looking up a sort key for every run of a large experiment,
 /// costs far more than either on SQLite; PostgreSQL and SQL Server plan both shapes on their own statistics.
 /// </summary>
 internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experimentIds, ViewType viewType,
-    Filter filter, IReadOnlyList<OrderTerm> order, int smallSet = RunQuery.DefaultSmallSet)
+    Filter filter, IReadOnlyList<OrderTerm> order, int smallSet = RunQuery.DefaultSmallSet, int walkBudget = RunQuery.DefaultWalkBudget)
 {
     /// <summary>Up to this many candidate runs, sorting them beats walking an index; measured on 100,000 runs.</summary>
     internal const int DefaultSmallSet = 2500;
+
+    /// <summary>How many entries at the head of the walk are sampled to estimate how far the walk must go.</summary>
+    private const int Sample = 500;
+
+    /// <summary>The longest walk (index entries, each a run lookup and its checks) worth taking over sorting.</summary>
+    internal const int DefaultWalkBudget = 20_000;
+
+    /// <summary>The cap of the counts that pick the smallest term when a sparse search is sorted.</summary>
+    private const int LargeCount = 200_000;
 
     private readonly DatabaseProvider _provider = db.Provider;
 
@@ -43,6 +54,10 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
     public async Task<(List<Run> Runs, PagePosition Next)> PageAsync(PagePosition position, int size, CancellationToken ct)
     {
         var driver = await SmallDriverAsync(ct);
+        if (driver is null && !await WalkPaysAsync(position.Offset + size, ct))
+        {
+            driver = await SmallestTermAsync(ct);
+        }
         if (driver is not null)
         {
             var runs = await Sorted(Scoped(), driver.Value).Skip((int)position.Offset).Take(size).AsNoTracking().ToListAsync(ct);
@@ -63,6 +78,7 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
     internal IEnumerable<IQueryable> Shapes()
     {
         yield return Scoped(attributes: false).Take(smallSet + 1);
+        yield return WalkSample();
         yield return All();
         for (var i = 0; i < filter.Terms.Count; i++)
         {
@@ -113,6 +129,77 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
             }
         }
         return best;
+    }
+
+    /// <summary>The term with the fewest matching rows (-1 without metric, param, tag or dataset terms: sort the
+    /// experiment's runs that pass the attribute terms).</summary>
+    private async Task<int> SmallestTermAsync(CancellationToken ct)
+    {
+        var best = -1;
+        var bestCount = long.MaxValue;
+        for (var i = 0; i < filter.Terms.Count; i++)
+        {
+            if (filter.Terms[i].Entity == SearchEntity.Attribute)
+            {
+                continue;
+            }
+            var count = await RunIdsOf(filter.Terms[i]).Take(LargeCount).CountAsync(ct);
+            if (count < bestCount)
+            {
+                (best, bestCount) = (i, count);
+            }
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Whether walking the order's index reaches <paramref name="needed"/> matches within <see cref="DefaultWalkBudget"/>
+    /// entries, judged from the matches among the first <see cref="Sample"/> entries. Orders that no index provides
+    /// (attributes other than start_time) never walk.
+    /// </summary>
+    private async Task<bool> WalkPaysAsync(long needed, CancellationToken ct)
+    {
+        if (order.Count > 0 && order[0] is { Entity: SearchEntity.Attribute } first && first.Key != SearchVocabulary.StartTimeAttribute)
+        {
+            return false;
+        }
+        if (filter.Terms.Count == 0)
+        {
+            return true;
+        }
+        var hits = await WalkSample().CountAsync(ct);
+        return hits * (long)walkBudget >= needed * Sample;
+    }
+
+    /// <summary>The matching runs among the first <see cref="Sample"/> entries of the walk.</summary>
+    private IQueryable<Run> WalkSample()
+    {
+        IQueryable<string> head;
+        if (order.Count == 0 || order[0].Entity == SearchEntity.Attribute)
+        {
+            head = Order(Scoped(attributes: false), r => r, order).Take(Sample).Select(r => r.Id);
+        }
+        else
+        {
+            var (key, ascending) = (order[0].Key, order[0].Ascending);
+            switch (order[0].Entity)
+            {
+                case SearchEntity.Metric:
+                    var real = false;
+                    var values = MetricKey(key).Where(m => m.IsNaN == real);
+                    head = (ascending ? values.OrderBy(m => m.Value) : values.OrderByDescending(m => m.Value)).Take(Sample).Select(m => m.RunId);
+                    break;
+                case SearchEntity.Param:
+                    var @params = ParamKey(key);
+                    head = (ascending ? @params.OrderBy(p => p.Value) : @params.OrderByDescending(p => p.Value)).Take(Sample).Select(p => p.RunId);
+                    break;
+                default:
+                    var tags = TagKey(key);
+                    head = (ascending ? tags.OrderBy(t => t.Value) : tags.OrderByDescending(t => t.Value)).Take(Sample).Select(t => t.RunId);
+                    break;
+            }
+        }
+        return Filtered().Where(r => head.Contains(r.Id));
     }
 
     /// <summary>All terms, the driving one as IN (the database starts from its few run ids), the others as EXISTS,

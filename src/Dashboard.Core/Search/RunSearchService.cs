@@ -23,6 +23,9 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
     /// <summary>How many candidate runs are few enough to sort rather than walk an index (tests set 0 to walk).</summary>
     internal int SmallSet { get; init; } = RunQuery.DefaultSmallSet;
 
+    /// <summary>How many index entries a walk may read before sorting is preferred (tests set it to force a shape).</summary>
+    internal int WalkBudget { get; init; } = RunQuery.DefaultWalkBudget;
+
     public async Task<SearchPage<Run>> SearchAsync(RunSearchRequest request, CancellationToken ct = default)
     {
         var maxResults = request.MaxResults;
@@ -53,7 +56,7 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var (runs, next) = await new RunQuery(db, experimentIds, request.ViewType, filter, order, SmallSet).PageAsync(position, maxResults, ct);
+        var (runs, next) = await new RunQuery(db, experimentIds, request.ViewType, filter, order, SmallSet, WalkBudget).PageAsync(position, maxResults, ct);
         await RunLoader.LoadDataAsync(db, runs, ct);
         // As MLflow's SQL store: a full page gets a token, so the page after the last full one is empty.
         return new SearchPage<Run>(runs, runs.Count == maxResults ? PageToken.Create(next, queryHash) : null);

@@ -10,18 +10,24 @@ namespace Dashboard.Core.Tests.Search;
 public class RunSearchServiceTests
 {
     /// <summary>
-    /// Runs the search in both of its shapes, sorting a small candidate set and walking an index (forced with a
-    /// threshold of 0), and checks that they agree.
+    /// Runs the search in each of its shapes and checks that they agree: sorting a small candidate set (what these
+    /// small tests get by default), walking the order's index, and sorting from the smallest term (what a sparse
+    /// search falls back to); the thresholds force each.
     /// </summary>
     private static async Task<List<string>> NamesAsync(TestDatabase database, RunSearchRequest request)
     {
         var ct = TestContext.Current.CancellationToken;
         var sorted = await new RunSearchService(database.Factory).SearchAsync(request, ct);
-        var walked = await new RunSearchService(database.Factory) { SmallSet = 0 }.SearchAsync(request, ct);
         var names = sorted.Items.Select(r => r.Name!).ToList();
+        var walked = await Walking(database).SearchAsync(request, ct);
         walked.Items.Select(r => r.Name!).ShouldBe(names, $"the walking shape disagrees on {request.Filter} / {string.Join(", ", request.OrderBy)}");
+        var fallback = await new RunSearchService(database.Factory) { SmallSet = 0, WalkBudget = 0 }.SearchAsync(request, ct);
+        fallback.Items.Select(r => r.Name!).ShouldBe(names, $"the sparse shape disagrees on {request.Filter} / {string.Join(", ", request.OrderBy)}");
         return names;
     }
+
+    private static RunSearchService Walking(TestDatabase database) =>
+        new(database.Factory) { SmallSet = 0, WalkBudget = int.MaxValue };
 
     private static async Task<List<string>> NamesAsync(TestDatabase database, long experimentId, string? filter, params string[] orderBy) =>
         await NamesAsync(database, Make.Request(experimentId, filter, orderBy));
@@ -432,7 +438,7 @@ public class RunSearchServiceTests
         runs.Add(Make.Run(exp, "missing2", 13).Param("lr", "0.9"));
         await database.AddAsync([.. runs]);
         var ct = TestContext.Current.CancellationToken;
-        var walking = new RunSearchService(database.Factory) { SmallSet = 0 };
+        var walking = Walking(database);
         var sorting = new RunSearchService(database.Factory);
 
         foreach (var orderBy in new[] { "metrics.m DESC", "metrics.m ASC", "params.lr DESC" })
