@@ -6,8 +6,9 @@ using Microsoft.EntityFrameworkCore;
 namespace Dashboard.Search;
 
 /// <summary>
-/// runs/search: MLflow's filter, order_by and paging translated to one SQL query on the store (never filtered in
-/// memory), then the page's params, tags, latest metrics and inputs loaded by <see cref="RunLoader"/>.
+/// runs/search: MLflow's filter, order_by and paging translated to SQL on the store, never filtered in memory (capped
+/// probes pick the shape of the query, see <see cref="RunQuery"/>); then the page's params, tags, latest metrics and
+/// inputs are loaded by <see cref="RunLoader"/>.
 /// </summary>
 public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
 {
@@ -63,7 +64,23 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
     }
 
     /// <summary>
-    /// The filtered and ordered runs as one query, for callers that page or count themselves (the UI's grid).
+    /// One page at any offset, with its data loaded: for a grid that pages on the server and jumps between pages.
+    /// <paramref name="filter"/> and <paramref name="order"/> come from <see cref="FilterParser"/> and <see cref="OrderByParser"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<Run>> PageAsync(IReadOnlyList<long> experimentIds, ViewType viewType, Filter filter,
+        IReadOnlyList<OrderTerm> order, int offset, int count, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var (runs, _) = await new RunQuery(db, experimentIds, viewType, filter, order, SmallSet, WalkBudget)
+            .PageAsync(new PagePosition(offset), count, ct);
+        await RunLoader.LoadDataAsync(db, runs, ct);
+        return runs;
+    }
+
+    /// <summary>
+    /// The filtered and ordered runs as one plain query (sorted, never walked), for callers that count or project.
     /// <paramref name="filter"/> and <paramref name="order"/> come from <see cref="FilterParser"/> and <see cref="OrderByParser"/>.
     /// </summary>
     public static IQueryable<Run> Query(DashboardDbContext db, IReadOnlyList<long> experimentIds, ViewType viewType,

@@ -469,6 +469,33 @@ public class RunSearchServiceTests
 
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task Reads_a_page_at_any_offset_for_a_grid(DatabaseProvider provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var exp = await database.ExperimentAsync("e");
+        await database.AddAsync(
+        [
+            .. Enumerable.Range(0, 6).Select(i => Make.Run(exp, $"v{i}", i).Metric("m", i).Param("p", "x")),
+            Make.Run(exp, "nan", 20).Metric("m", double.NaN).Param("p", "x"),
+            .. Enumerable.Range(0, 3).Select(i => Make.Run(exp, $"none{i}", 30 + i).Param("p", "x")),
+        ]);
+        var ct = TestContext.Current.CancellationToken;
+        var filter = FilterParser.Parse("params.p = 'x'");
+        var order = OrderByParser.Parse(["metrics.m DESC"]);
+        string[] all = ["v5", "v4", "v3", "v2", "v1", "v0", "nan", "none2", "none1", "none0"];
+
+        foreach (var service in new[] { new RunSearchService(database.Factory), Walking(database) })
+        {
+            (await service.PageAsync([exp], ViewType.ActiveOnly, filter, order, 0, 3, ct)).Select(r => r.Name).ShouldBe(all[..3]);
+            (await service.PageAsync([exp], ViewType.ActiveOnly, filter, order, 5, 4, ct)).Select(r => r.Name).ShouldBe(all[5..9]);
+            (await service.PageAsync([exp], ViewType.ActiveOnly, filter, order, 8, 10, ct)).Select(r => r.Name).ShouldBe(all[8..]);
+            (await service.PageAsync([exp], ViewType.ActiveOnly, filter, order, 10, 10, ct)).ShouldBeEmpty();
+            (await service.PageAsync([exp], ViewType.ActiveOnly, filter, order, 6, 1, ct)).Single().Params.Single().Value.ShouldBe("x");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Rejects_a_page_token_reused_with_another_query(DatabaseProvider provider)
     {
         await using var database = await TestDatabase.CreateAsync(provider);
