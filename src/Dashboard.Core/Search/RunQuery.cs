@@ -1,4 +1,5 @@
 using System.Linq.Expressions;
+using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Tracking;
 using Microsoft.EntityFrameworkCore;
@@ -100,6 +101,29 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
         }
     }
 
+    // ---- sizes
+
+    /// <summary>
+    /// How many rows a query yields, up to <paramref name="cap"/>. PostgreSQL answers from its planner's statistics
+    /// (EXPLAIN, nothing executed): counting under LIMIT makes it choose fast-start scans that cost 5-20 ms a probe
+    /// on 100,000 runs, while its estimates are what it plans with anyway. Elsewhere the rows are counted.
+    /// </summary>
+    private async Task<long> CountAsync<T>(IQueryable<T> rows, int cap, CancellationToken ct) =>
+        _provider == DatabaseProvider.PostgreSql
+            ? Math.Min(cap, await EstimateAsync(rows, ct))
+            : await rows.Take(cap).LongCountAsync(ct);
+
+    private async Task<long> EstimateAsync(IQueryable query, CancellationToken ct)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        await using var command = query.CreateDbCommand();
+        command.CommandText = "EXPLAIN (FORMAT JSON) " + command.CommandText;
+        var plan = await command.ExecuteScalarAsync(ct) as string ?? "[]";
+        using var json = JsonDocument.Parse(plan);
+        return json.RootElement.EnumerateArray().Select(e => e.GetProperty("Plan").GetProperty("Plan Rows").GetDouble())
+            .Select(rows => (long)Math.Ceiling(rows)).FirstOrDefault();
+    }
+
     // ---- the small shape
 
     /// <summary>
@@ -108,7 +132,7 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
     /// </summary>
     private async Task<int?> SmallDriverAsync(CancellationToken ct)
     {
-        if (await Scoped(attributes: false).Take(smallSet + 1).CountAsync(ct) <= smallSet)
+        if (await CountAsync(Scoped(attributes: false), smallSet + 1, ct) <= smallSet)
         {
             return -1;
         }
@@ -123,7 +147,7 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
                 { Entity: SearchEntity.Attribute, Key: SearchVocabulary.RunIdAttribute, Comparator: Comparator.In, Value: ListValue list }
                     => list.Values.Count,
                 { Entity: SearchEntity.Attribute } => null,
-                _ => await RunIdsOf(term).Take(smallSet + 1).CountAsync(ct),
+                _ => await CountAsync(RunIdsOf(term), smallSet + 1, ct),
             };
             if (count <= smallSet && count < bestCount)
             {
@@ -145,7 +169,7 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
             {
                 continue;
             }
-            var count = await RunIdsOf(filter.Terms[i]).Take(LargeCount).CountAsync(ct);
+            var count = await CountAsync(RunIdsOf(filter.Terms[i]), LargeCount, ct);
             if (count < bestCount)
             {
                 (best, bestCount) = (i, count);
@@ -168,6 +192,13 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
         if (filter.Terms.Count == 0)
         {
             return true;
+        }
+        if (_provider == DatabaseProvider.PostgreSql)
+        {
+            // The planner's view of the density, which assumes independent terms where the sample would see correlation.
+            var matching = await EstimateAsync(Filtered(), ct);
+            var scoped = Math.Max(1, await EstimateAsync(Scoped(attributes: false), ct));
+            return matching * (double)walkBudget >= needed * (double)scoped;
         }
         var hits = await WalkSample().CountAsync(ct);
         return hits * (long)walkBudget >= needed * Sample;
