@@ -2,8 +2,8 @@ namespace Dashboard.Search;
 
 /// <summary>
 /// MLflow's identifiers, attribute keys and comparators per scope (mlflow/utils/search_utils.py), and the
-/// messages MLflow gives when one is wrong. Sets are printed sorted where MLflow prints a Python set, whose
-/// order varies from one MLflow process to the next anyway.
+/// messages MLflow gives when one is wrong. Where MLflow prints a Python set, whose order varies from one MLflow
+/// process to the next, keys are printed sorted and comparators in a fixed order.
 /// </summary>
 internal static class SearchVocabulary
 {
@@ -48,8 +48,9 @@ internal static class SearchVocabulary
 
     private static readonly HashSet<string> DatasetKeys = new(StringComparer.Ordinal) { "name", "digest", "context" };
 
+    // In the order the recorded MLflow 3.9 server printed them; a Python set's order changes from one process to the next.
     private static readonly Comparator[] NumericComparators =
-        [Comparator.Greater, Comparator.GreaterOrEqual, Comparator.NotEqual, Comparator.Equal, Comparator.Less, Comparator.LessOrEqual];
+        [Comparator.NotEqual, Comparator.Greater, Comparator.GreaterOrEqual, Comparator.Less, Comparator.LessOrEqual, Comparator.Equal];
 
     private static readonly Comparator[] KeyValueComparators =
         [Comparator.NotEqual, Comparator.Equal, Comparator.Like, Comparator.ILike];

@@ -177,7 +177,7 @@ public class FilterParserTests
     public void Rejects_an_unknown_comparator_with_mlflows_message_and_its_position()
     {
         var error = Error("metrics.avg_loss <<< 3");
-        error.Message.ShouldBe("Invalid comparator '<<<' not one of '{'>', '>=', '!=', '=', '<', '<='}");
+        error.Message.ShouldBe("Invalid comparator '<<<' not one of '{'!=', '>', '>=', '<', '<=', '='}");
         error.Position.ShouldBe(17);
         Should.Throw<MlflowException>(() => FilterParser.Parse("metrics.avg_loss <<< 3"))
             .ErrorCode.ShouldBe(ErrorCode.INVALID_PARAMETER_VALUE);
@@ -187,12 +187,12 @@ public class FilterParserTests
     [InlineData("metrics.acc >> 1", "Invalid comparator '>>'", 12)]
     [InlineData("metrics.acc == 1", "Invalid comparator '=='", 12)]
     [InlineData("metrics.acc <> 1", "Invalid comparator '<>'", 12)]
-    [InlineData("metrics.acc LIKE 1", "Invalid comparator 'LIKE' not one of '{'>', '>=', '!=', '=', '<', '<='}", 12)]
+    [InlineData("metrics.acc LIKE 1", "Invalid comparator 'LIKE' not one of '{'!=', '>', '>=', '<', '<=', '='}", 12)]
     [InlineData("params.a > 'x'", "Invalid comparator '>' not one of '{'!=', '=', 'LIKE', 'ILIKE'}'", 9)]
     [InlineData("params.a IN ('x')", "Invalid comparator 'IN' not one of '{'!=', '=', 'LIKE', 'ILIKE'}'", 9)]
     [InlineData("tags.a < 'x'", "Invalid comparator '<' not one of '{'!=', '=', 'LIKE', 'ILIKE'}", 7)]
     [InlineData("status > 'x'", "Invalid comparator '>' not one of '{'!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}'", 7)]
-    [InlineData("start_time LIKE '1%'", "Invalid comparator 'LIKE' not one of '{'>', '>=', '!=', '=', '<', '<='}", 11)]
+    [InlineData("start_time LIKE '1%'", "Invalid comparator 'LIKE' not one of '{'!=', '>', '>=', '<', '<=', '='}", 11)]
     [InlineData("datasets.name > 'x'", "Invalid comparator '>' not one of '{'!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}", 14)]
     [InlineData("tags.a IS NULL", "Invalid comparator 'IS NULL'", 7)]
     [InlineData("metrics.a IS NOT NULL", "Invalid comparator 'IS NOT NULL'", 10)]
@@ -346,7 +346,7 @@ public class FilterParserTests
     [InlineData("attributes.name = 'x'", "Invalid entity type 'attributes'. Valid entity types are ('attribute', 'tag', 'tags')")]
     [InlineData("run_id = 'x'", "Invalid attribute key 'run_id' specified. Valid keys are '{'creation_time', 'last_update_time', 'name'}'")]
     [InlineData("name IN ('x')", "Invalid comparator 'IN' not one of '{'!=', '=', 'LIKE', 'ILIKE'}'")]
-    [InlineData("creation_time LIKE 'x'", "Invalid comparator 'LIKE' not one of '{'>', '>=', '!=', '=', '<', '<='}")]
+    [InlineData("creation_time LIKE 'x'", "Invalid comparator 'LIKE' not one of '{'!=', '>', '>=', '<', '<=', '='}")]
     [InlineData("name = 1", "Expected a quoted string value for attributes. Got value 1")]
     [InlineData("creation_time > 'x'", "Expected numeric value type for numeric attribute: creation_time. Found 'x'")]
     public void Rejects_what_experiment_search_does_not_allow(string filter, string message) =>

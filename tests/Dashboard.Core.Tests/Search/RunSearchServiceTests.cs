@@ -533,7 +533,7 @@ public class RunSearchServiceTests
     {
         await using var database = await TestDatabase.CreateAsync(provider);
         (await RejectsAsync(database, Make.Request(0, "metrics.avg_loss <<< 3"))).Message
-            .ShouldBe("Invalid comparator '<<<' not one of '{'>', '>=', '!=', '=', '<', '<='}");
+            .ShouldBe("Invalid comparator '<<<' not one of '{'!=', '>', '>=', '<', '<=', '='}");
         (await RejectsAsync(database, Make.Request(0, orderBy: ["metrics.x sideways"]))).Message
             .ShouldBe("Invalid ordering key in order_by clause 'metrics.x sideways'.");
     }
