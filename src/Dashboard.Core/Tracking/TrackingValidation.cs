@@ -34,7 +34,6 @@ public static partial class TrackingValidation
     public const int MaxInputTagKeyLength = 255;
     public const int MaxInputTagValueLength = 500;
     /// <summary>SEARCH_MAX_RESULTS_THRESHOLD: the largest page of runs/search and experiments/search.</summary>
-    public const int MaxSearchResults = 50000;
 
     private const string BadCharacters =
         "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).";
@@ -95,16 +94,6 @@ public static partial class TrackingValidation
     }
 
     /// <summary>A page size from 1 to <paramref name="max"/>; absent means <paramref name="fallback"/>.</summary>
-    public static int PageSize(long? value, int fallback, int max, string path = "max_results")
-    {
-        var size = value ?? fallback;
-        if (size < 1 || size > max)
-        {
-            throw MlflowException.InvalidParameter(InvalidValue(path, size, $"it must be between 1 and {max}."));
-        }
-        return (int)size;
-    }
-
     public static string Required(string? value, string path) =>
         string.IsNullOrEmpty(value) ? throw MlflowException.Missing(path) : value;
 

@@ -92,7 +92,15 @@ public class SearchContractTests(SharedServers servers)
         var reply = await server.PostAsync($"{Mlflow}/{rpc}", $$"""{"experiment_ids": [{{J(experimentId)}}], "max_results": {{maxResults}}}""");
 
         reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
-        reply.Message.ShouldBe($"Invalid value {maxResults} for parameter 'max_results' supplied: it must be between 1 and 50000.");
+        // MLflow's own wording, which differs between its run and experiment searches.
+        var tooLarge = maxResults == "50001";
+        reply.Message.ShouldBe((rpc, tooLarge) switch
+        {
+            ("runs/search", true) => $"Invalid value for request parameter max_results. It must be at most 50000, but got value {maxResults}",
+            ("runs/search", false) => $"Invalid value for request parameter max_results. It must be a positive integer, but got value {maxResults}",
+            (_, true) => $"Invalid value for max_results. It must be at most 50000, but got {maxResults}",
+            _ => $"Invalid value for max_results. It must be a positive integer, but got {maxResults}",
+        });
     }
 
     [Theory, MemberData(nameof(Providers))]

@@ -44,16 +44,12 @@ public static class ExperimentEndpoints
     public static async Task<IResult> SearchExperiments(HttpContext http, ExperimentSearchService search)
     {
         var req = await MlflowRequest.ReadAsync<SearchExperimentsRequest>(http);
-        // MLflow refuses a page size above 50000 and one below 1; a negative LIMIT is an error on PostgreSQL.
-        var maxResults = TrackingValidation.PageSize(req.MaxResults, ExperimentDefaultMaxResults, TrackingValidation.MaxSearchResults);
         var page = await search.SearchAsync(new ExperimentSearchRequest(
-            req.Filter, ViewTypes.Parse(req.ViewType, "view_type"), maxResults, req.OrderBy ?? [], req.PageToken), http.RequestAborted);
+            req.Filter, ViewTypes.Parse(req.ViewType, "view_type"), req.MaxResults ?? ExperimentSearchService.DefaultMaxResults,
+            req.OrderBy ?? [], req.PageToken), http.RequestAborted);
         return Results.Json(new SearchExperimentsResponse(page.Items.Select(Wire.Experiment).ToList(), page.NextPageToken),
             MlflowJson.Options);
     }
-
-    /// <summary>SEARCH_MAX_RESULTS_DEFAULT of MLflow's stores.</summary>
-    private const int ExperimentDefaultMaxResults = 1000;
 
     public static async Task<IResult> UpdateExperiment(HttpContext http, ExperimentService experiments)
     {

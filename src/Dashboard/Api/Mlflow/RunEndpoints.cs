@@ -109,13 +109,9 @@ public static class RunEndpoints
     {
         var req = await MlflowRequest.ReadAsync<SearchRunsRequest>(http);
         var experimentIds = (req.ExperimentIds ?? []).Select(id => TrackingValidation.ExperimentId(id, "experiment_ids")).ToList();
-        var maxResults = TrackingValidation.PageSize(req.MaxResults, RunDefaultMaxResults, TrackingValidation.MaxSearchResults);
         var page = await search.SearchAsync(new RunSearchRequest(
-            experimentIds, req.Filter, ViewTypes.Parse(req.RunViewType, "run_view_type"), maxResults, req.OrderBy ?? [], req.PageToken),
+            experimentIds, req.Filter, ViewTypes.Parse(req.RunViewType, "run_view_type"), req.MaxResults ?? RunSearchService.DefaultMaxResults, req.OrderBy ?? [], req.PageToken),
             http.RequestAborted);
         return Results.Json(new SearchRunsResponse(page.Items.Select(Wire.Run).ToList(), page.NextPageToken), MlflowJson.Options);
     }
-
-    /// <summary>SEARCH_MAX_RESULTS_DEFAULT of MLflow's stores.</summary>
-    private const int RunDefaultMaxResults = 1000;
 }
