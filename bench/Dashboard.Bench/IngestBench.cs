@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace Dashboard.Bench;
+
+/// <param name="SharedRun">All clients log to one run (steps interleaved, same keys), as ranks of one job would.</param>
+public sealed record IngestScenario(string Name, int Clients, bool SharedRun);
+
+public sealed record IngestMeasure(IngestScenario Scenario, long Metrics, TimeSpan Elapsed, Latencies Latencies)
+{
+    public double MetricsPerSecond => Metrics / Elapsed.TotalSeconds;
+}
+
+/// <summary>
+/// log-batch ingest over HTTP: each client posts batches of 1000 metrics back to back (a training script waits
+/// for each answer), first a warm-up, then a fixed number of measured batches.
+/// </summary>
+public static class IngestBench
+{
+    public static readonly IngestScenario[] Scenarios =
+    [
+        new("1 client, 1 run", 1, SharedRun: false),
+        new("4 clients, 4 runs", 4, SharedRun: false),
+        new("4 clients, 1 run", 4, SharedRun: true),
+    ];
+
+    public static async Task<IngestMeasure> RunAsync(MlflowClient client, string experimentId, IngestScenario scenario,
+        int batches, int warmupPerClient, string runPrefix)
+    {
+        var perClient = batches / scenario.Clients;
+        var runIds = new string[scenario.Clients];
+        for (var c = 0; c < scenario.Clients; c++)
+        {
+            runIds[c] = scenario.SharedRun && c > 0 ? runIds[0] : await client.CreateRunAsync(experimentId, $"{runPrefix}-{c}");
+        }
+
+        // All request bodies exist before the clock starts: the bench process measures the server, not its own JSON.
+        var bodies = new byte[scenario.Clients][][];
+        for (var c = 0; c < scenario.Clients; c++)
+        {
+            bodies[c] = new byte[warmupPerClient + perClient][];
+            for (var b = 0; b < bodies[c].Length; b++)
+            {
+                var block = scenario.SharedRun ? (long)b * scenario.Clients + c : b;
+                bodies[c][b] = Workload.LogBatchBody(runIds[c], Workload.Batch(block));
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, scenario.Clients).Select(async c =>
+        {
+            for (var b = 0; b < warmupPerClient; b++)
+            {
+                await client.LogBatchAsync(bodies[c][b]);
+            }
+        }));
+
+        var latencies = new Latencies();
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, scenario.Clients).Select(c => Task.Run(async () =>
+        {
+            for (var b = warmupPerClient; b < bodies[c].Length; b++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await client.LogBatchAsync(bodies[c][b]);
+                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        })));
+        clock.Stop();
+        return new IngestMeasure(scenario, (long)perClient * scenario.Clients * Workload.MetricsPerBatch, clock.Elapsed, latencies);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+
+namespace Dashboard.Bench;
+
+public sealed record IngestSummary(IngestScenario Scenario, IReadOnlyList<IngestMeasure> Repeats)
+{
+    public double MedianMetricsPerSecond => Stats.Median(Repeats.Select(r => r.MetricsPerSecond).ToArray());
+
+    public Latencies Latencies
+    {
+        get
+        {
+            var all = new Latencies();
+            foreach (var r in Repeats)
+            {
+                all.AddRange(r.Latencies);
+            }
+            return all;
+        }
+    }
+}
+
+public sealed class ProviderResult
+{
+    public required Provider Provider { get; init; }
+    public required string Database { get; init; }
+    public required DateTimeOffset Started { get; init; }
+    public string LoadBefore { get; init; } = "";
+    public string LoadAfter { get; set; } = "";
+    public TimeSpan Duration { get; set; }
+    public long IdleRss { get; set; }
+    public List<IngestSummary> Ingest { get; } = [];
+    public List<CeilingMeasure> Ceiling { get; } = [];
+    public List<CeilingMeasure> CeilingPerBatch { get; } = [];
+    public IReadOnlyList<long> IngestRss { get; set; } = [];
+    public long PeakRss { get; set; }
+    public HistoryMeasure? History { get; set; }
+    public SearchMeasure? Search { get; set; }
+    public string ServerLog { get; set; } = "";
+
+    public double CeilingMetricsPerSecond => Stats.Median(Ceiling.Select(c => c.MetricsPerSecond).ToArray());
+    public double CeilingPerBatchMetricsPerSecond => Stats.Median(CeilingPerBatch.Select(c => c.MetricsPerSecond).ToArray());
+}
+
+/// <summary>Everything measured on one provider: a fresh database, a fresh server, then each measure in turn.</summary>
+public static class ProviderBench
+{
+    public static async Task<ProviderResult> RunAsync(Provider provider, BenchOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var workDir = Path.Combine(options.WorkDir, provider.ToString().ToLowerInvariant());
+        Directory.CreateDirectory(workDir);
+        var db = await BenchDatabase.CreateAsync(provider, options, workDir);
+        var load = MachineInfo.LoadAverage();
+        Log($"{provider}: starting the server");
+        await using var server = await ServerProcess.StartAsync(options, workDir, provider, db.ServerConnectionString);
+        var result = new ProviderResult
+        {
+            Provider = provider,
+            Database = await db.DescribeAsync(),
+            Started = DateTimeOffset.Now,
+            LoadBefore = load,
+            IdleRss = server.ReadStatus("VmRSS") ?? 0,
+            ServerLog = server.LogPath,
+        };
+        Log($"{provider}: {result.Database}; server pid {server.Pid}, {Report.Mb(result.IdleRss)} resident at start");
+        using var client = new MlflowClient(server.BaseUri);
+
+        var experiment = await client.CreateExperimentAsync("bench-ingest");
+        var perScenario = IngestBench.Scenarios.ToDictionary(s => s, _ => new List<IngestMeasure>());
+        await using (var sampler = new RssSampler(server))
+        {
+            for (var r = 0; r < options.Repeats; r++)
+            {
+                foreach (var scenario in IngestBench.Scenarios)
+                {
+                    sampler.On = true;
+                    var m = await IngestBench.RunAsync(client, experiment, scenario, options.Batches, options.WarmupBatches, $"ingest-{r}");
+                    sampler.On = false;
+                    perScenario[scenario].Add(m);
+                    Log($"{provider}: ingest {scenario.Name}, repeat {r + 1}: {m.MetricsPerSecond:N0} metrics/s, p50 {m.Latencies.P(50):0.0} ms");
+                }
+                var batches = options.Batches;
+                var one = await CeilingBench.RunAsync(db, await client.CreateRunAsync(experiment, $"ceiling-{r}"), batches, 0);
+                result.Ceiling.Add(one);
+                var each = await CeilingBench.RunAsync(db, await client.CreateRunAsync(experiment, $"ceiling-per-batch-{r}"), batches,
+                    Workload.MetricsPerBatch);
+                result.CeilingPerBatch.Add(each);
+                Log($"{provider}: ceiling {one.MetricsPerSecond:N0} metrics/s ({one.Method}); {each.MetricsPerSecond:N0} metrics/s ({each.Method})");
+            }
+            result.IngestRss = sampler.Samples;
+        }
+        foreach (var s in IngestBench.Scenarios)
+        {
+            result.Ingest.Add(new IngestSummary(s, perScenario[s]));
+        }
+
+        Log($"{provider}: get-history of {options.HistoryPoints:N0} points");
+        result.History = await HistoryBench.RunAsync(client, experiment, options.HistoryPoints, options.HistoryIterations,
+            options.BulkIntervalIterations);
+
+        if (!options.SkipSearch)
+        {
+            Log($"{provider}: seeding {options.SearchRuns:N0} runs for runs/search");
+            result.Search = await SearchBench.RunAsync(client, db, options.SearchRuns, options.SearchIterations, options.DeepPage);
+        }
+        result.PeakRss = server.ReadStatus("VmHWM") ?? 0;
+        result.LoadAfter = MachineInfo.LoadAverage();
+        result.Duration = clock.Elapsed;
+        return result;
+    }
+
+    public static void Log(string message) =>
+        Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+}

@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dashboard.Bench;
+
+public sealed record SearchQueryMeasure(string Name, string Request, Latencies Latencies, int Returned, string? Check);
+
+public sealed record SearchMeasure(int Runs, TimeSpan SeedTime, string SeedMethod, int ExpectedMatches,
+    IReadOnlyList<SearchQueryMeasure> Queries);
+
+/// <summary>
+/// runs/search over one experiment of many runs, each with 10 params, 10 metrics and 5 tags. The runs are written
+/// straight into the tables (bulk SQL) after the server has created the schema: a million rows through log-batch
+/// would take minutes and measure ingest, which is measured elsewhere.
+/// </summary>
+public static class SearchBench
+{
+    public const string FilterA = "params.optimizer = 'adam' and metrics.val_acc > 0.8";
+    public const string OrderA = "metrics.val_acc DESC";
+    public const int PageSize = 100;
+
+    private static readonly string[] ParamKeys =
+        ["optimizer", "learning_rate", "batch_size", "epochs", "dropout", "weight_decay", "model", "num_layers", "hidden_size", "seed"];
+    private static readonly string[][] ParamChoices =
+    [
+        ["adam", "sgd", "adamw", "rmsprop"],
+        ["0.0001", "0.0003", "0.001", "0.003", "0.01"],
+        ["32", "64", "128", "256"],
+        ["10", "20", "50", "100"],
+        ["0.0", "0.1", "0.2", "0.3", "0.5"],
+        ["0", "1e-05", "0.0001", "0.001"],
+        ["resnet18", "resnet50", "vit_b16", "efficientnet_b0", "convnext_t"],
+        ["2", "4", "6", "8", "12"],
+        ["128", "256", "512", "1024"],
+    ];
+    private static readonly string[] MetricKeys =
+        ["val_acc", "val_loss", "train_acc", "train_loss", "f1", "precision", "recall", "auc", "epoch_time_s", "best_epoch"];
+    private static readonly string[] Teams = ["vision", "nlp", "speech", "recsys"];
+
+    private sealed record SeedRun(string Id, string Name, string User, long StartTime, string[] Params, double[] Metrics, string Team);
+
+    public static async Task<SearchMeasure> RunAsync(MlflowClient client, BenchDatabase db, int runs, int iterations, int deepPage)
+    {
+        var experimentId = await client.CreateExperimentAsync("bench-search");
+        var seed = Generate(runs);
+        var expected = seed.Count(r => r.Params[0] == "adam" && r.Metrics[0] > 0.8);
+        var clock = Stopwatch.StartNew();
+        string method;
+        if (db.Provider == Provider.Sqlite)
+        {
+            SeedSqlite(db, long.Parse(experimentId, CultureInfo.InvariantCulture), seed);
+            method = "one SQLite transaction of prepared single-row INSERTs per table";
+        }
+        else
+        {
+            await SeedPostgresAsync(db, long.Parse(experimentId, CultureInfo.InvariantCulture), seed);
+            await CeilingBench.AnalyzeAsync(db);
+            method = "binary COPY per table, then ANALYZE (what autovacuum does after a bulk load)";
+        }
+        clock.Stop();
+
+        var a = new JsonObject
+        {
+            ["experiment_ids"] = new JsonArray(experimentId),
+            ["filter"] = FilterA,
+            ["order_by"] = new JsonArray(OrderA),
+            ["max_results"] = PageSize,
+        };
+        var b = new JsonObject { ["experiment_ids"] = new JsonArray(experimentId), ["max_results"] = PageSize };
+
+        var queries = new List<SearchQueryMeasure>
+        {
+            await MeasureAsync(client, "(a) filter + order_by", a, iterations, page => CheckFilter(page, expected)),
+            await MeasureAsync(client, "(b) first page, no filter", b, iterations,
+                page => Runs(page).Count == Math.Min(PageSize, runs) ? null : $"expected {Math.Min(PageSize, runs)} runs"),
+        };
+
+        // (c) a page deep in the default listing, reached through the page tokens the server hands out.
+        var token = (string?)null;
+        var walked = 1;
+        for (; walked < deepPage; walked++)
+        {
+            var page = await client.SearchRunsAsync(With(b, token));
+            token = page["next_page_token"]?.GetValue<string>();
+            if (string.IsNullOrEmpty(token))
+            {
+                break;
+            }
+        }
+        var deepName = $"(c) page {deepPage.ToString(CultureInfo.InvariantCulture)} (offset {((deepPage - 1) * PageSize).ToString(CultureInfo.InvariantCulture)}) by page token";
+        if (string.IsNullOrEmpty(token))
+        {
+            queries.Add(new SearchQueryMeasure(deepName, "", new Latencies(), 0,
+                $"not measured: the server returned no next_page_token after page {walked.ToString(CultureInfo.InvariantCulture)}"));
+        }
+        else
+        {
+            queries.Add(await MeasureAsync(client, deepName, With(b, token), iterations,
+                page => Runs(page).Count == PageSize ? null : $"expected {PageSize} runs"));
+        }
+        return new SearchMeasure(runs, clock.Elapsed, method, expected, queries);
+    }
+
+    private static JsonObject With(JsonObject request, string? token)
+    {
+        var copy = (JsonObject)request.DeepClone();
+        if (token is not null)
+        {
+            copy["page_token"] = token;
+        }
+        return copy;
+    }
+
+    private static async Task<SearchQueryMeasure> MeasureAsync(MlflowClient client, string name, JsonObject request, int iterations,
+        Func<JsonNode, string?> check)
+    {
+        var latencies = new Latencies();
+        JsonNode? last = null;
+        for (var i = 0; i < iterations + 3; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            last = await client.SearchRunsAsync(request);
+            if (i >= 3)
+            {
+                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        }
+        return new SearchQueryMeasure(name, MlflowClient.Serialize(request), latencies, Runs(last!).Count, check(last!));
+    }
+
+    private static JsonArray Runs(JsonNode page) => page["runs"] as JsonArray ?? [];
+
+    /// <summary>Null when the page is what the filter and the order ask for; otherwise what is wrong with it.</summary>
+    private static string? CheckFilter(JsonNode page, int expected)
+    {
+        var runs = Runs(page);
+        var want = Math.Min(PageSize, expected);
+        var previous = double.MaxValue;
+        var bad = 0;
+        var unordered = false;
+        foreach (var run in runs)
+        {
+            var data = run!["data"]!;
+            var optimizer = (data["params"] as JsonArray ?? []).FirstOrDefault(p => p!["key"]!.GetValue<string>() == "optimizer")?["value"]?.GetValue<string>();
+            var acc = (data["metrics"] as JsonArray ?? []).FirstOrDefault(m => m!["key"]!.GetValue<string>() == "val_acc")?["value"]?.GetValue<double>();
+            if (optimizer != "adam" || acc is not > 0.8)
+            {
+                bad++;
+            }
+            if (acc is { } v)
+            {
+                unordered |= v > previous;
+                previous = v;
+            }
+        }
+        if (bad == 0 && !unordered && runs.Count == want)
+        {
+            return null;
+        }
+        return $"filter/order not applied: {bad.ToString(CultureInfo.InvariantCulture)} of {runs.Count.ToString(CultureInfo.InvariantCulture)} runs " +
+               $"do not match{(unordered ? ", not ordered by val_acc" : "")} (expected {want.ToString(CultureInfo.InvariantCulture)} matching runs)";
+    }
+
+    private static List<SeedRun> Generate(int count)
+    {
+        var rng = new Random(20260101);
+        var list = new List<SeedRun>(count);
+        Span<byte> id = stackalloc byte[16];
+        for (var i = 0; i < count; i++)
+        {
+            rng.NextBytes(id);
+            var p = new string[ParamKeys.Length];
+            for (var k = 0; k < ParamChoices.Length; k++)
+            {
+                p[k] = ParamChoices[k][rng.Next(ParamChoices[k].Length)];
+            }
+            p[9] = i.ToString(CultureInfo.InvariantCulture);
+            var valAcc = 0.5 + 0.49 * rng.NextDouble();
+            var m = new[]
+            {
+                valAcc, 1.5 * (1 - valAcc) + 0.1 * rng.NextDouble(), Math.Min(1, valAcc + 0.05 * rng.NextDouble()),
+                1.2 * (1 - valAcc) + 0.1 * rng.NextDouble(), valAcc - 0.03 * rng.NextDouble(), valAcc - 0.02 * rng.NextDouble(),
+                valAcc - 0.04 * rng.NextDouble(), Math.Min(1, valAcc + 0.08 * rng.NextDouble()), 30 + 300 * rng.NextDouble(),
+                rng.Next(1, 100),
+            };
+            list.Add(new SeedRun(Convert.ToHexStringLower(id), $"run-{i.ToString(CultureInfo.InvariantCulture)}",
+                $"user{(i % 25).ToString(CultureInfo.InvariantCulture)}",
+                Workload.Epoch - (long)(count - i) * 60_000, p, m, Teams[rng.Next(Teams.Length)]));
+        }
+        return list;
+    }
+
+    private static IEnumerable<(string Key, string Value)> Tags(SeedRun r) =>
+    [
+        ("mlflow.runName", r.Name), ("mlflow.user", r.User), ("mlflow.source.type", "LOCAL"),
+        ("mlflow.source.name", "train.py"), ("team", r.Team),
+    ];
+
+    private static void SeedSqlite(BenchDatabase db, long experimentId, List<SeedRun> seed)
+    {
+        using var conn = db.OpenSqlite();
+        using var tx = conn.BeginTransaction();
+        SqliteCommand Prepare(string sql, params string[] names)
+        {
+            var c = conn.CreateCommand();
+            c.Transaction = tx;
+            c.CommandText = sql;
+            foreach (var n in names)
+            {
+                c.Parameters.Add(new SqliteParameter(n, null));
+            }
+            c.Prepare();
+            return c;
+        }
+        using var run = Prepare(
+            "INSERT INTO runs (id, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri) " +
+            "VALUES ($id, $exp, $name, $user, 'FINISHED', $start, $end, 'active', $uri)", "$id", "$exp", "$name", "$user", "$start", "$end", "$uri");
+        using var param = Prepare("INSERT INTO params (run_id, key, value) VALUES ($r, $k, $v)", "$r", "$k", "$v");
+        using var tag = Prepare("INSERT INTO tags (run_id, key, value) VALUES ($r, $k, $v)", "$r", "$k", "$v");
+        using var latest = Prepare("INSERT INTO latest_metrics (run_id, key, value, timestamp, step, is_nan) VALUES ($r, $k, $v, $t, $s, 0)",
+            "$r", "$k", "$v", "$t", "$s");
+        using var metric = Prepare("INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan) VALUES ($r, $k, $v, $t, $s, 0)",
+            "$r", "$k", "$v", "$t", "$s");
+        foreach (var r in seed)
+        {
+            var end = r.StartTime + 3_000_000;
+            Set(run, r.Id, experimentId, r.Name, r.User, r.StartTime, end, $"mlflow-artifacts:/{experimentId.ToString(CultureInfo.InvariantCulture)}/{r.Id}/artifacts");
+            for (var k = 0; k < ParamKeys.Length; k++)
+            {
+                Set(param, r.Id, ParamKeys[k], r.Params[k]);
+            }
+            foreach (var (key, value) in Tags(r))
+            {
+                Set(tag, r.Id, key, value);
+            }
+            for (var k = 0; k < MetricKeys.Length; k++)
+            {
+                Set(latest, r.Id, MetricKeys[k], r.Metrics[k], end, 99L);
+                Set(metric, r.Id, MetricKeys[k], r.Metrics[k], end, 99L);
+            }
+        }
+        tx.Commit();
+    }
+
+    private static void Set(SqliteCommand cmd, params object[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            cmd.Parameters[i].Value = values[i];
+        }
+        cmd.ExecuteNonQuery();
+    }
+
+    private static async Task SeedPostgresAsync(BenchDatabase db, long experimentId, List<SeedRun> seed)
+    {
+        await using var conn = await db.OpenPostgresAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var w = await conn.BeginBinaryImportAsync(
+            "COPY runs (id, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var r in seed)
+            {
+                w.StartRow();
+                w.Write(r.Id, NpgsqlDbType.Varchar);
+                w.Write(experimentId, NpgsqlDbType.Bigint);
+                w.Write(r.Name, NpgsqlDbType.Varchar);
+                w.Write(r.User, NpgsqlDbType.Varchar);
+                w.Write("FINISHED", NpgsqlDbType.Varchar);
+                w.Write(r.StartTime, NpgsqlDbType.Bigint);
+                w.Write(r.StartTime + 3_000_000, NpgsqlDbType.Bigint);
+                w.Write("active", NpgsqlDbType.Varchar);
+                w.Write($"mlflow-artifacts:/{experimentId.ToString(CultureInfo.InvariantCulture)}/{r.Id}/artifacts", NpgsqlDbType.Varchar);
+            }
+            await w.CompleteAsync();
+        }
+        await CopyKeyValuesAsync(conn, "params", seed, r => ParamKeys.Select((k, i) => (k, r.Params[i])));
+        await CopyKeyValuesAsync(conn, "tags", seed, Tags);
+        foreach (var table in new[] { "latest_metrics", "metrics" })
+        {
+            await using var w = await conn.BeginBinaryImportAsync(
+                $"COPY {table} (run_id, key, value, timestamp, step, is_nan) FROM STDIN (FORMAT BINARY)");
+            foreach (var r in seed)
+            {
+                for (var k = 0; k < MetricKeys.Length; k++)
+                {
+                    w.StartRow();
+                    w.Write(r.Id, NpgsqlDbType.Varchar);
+                    w.Write(MetricKeys[k], NpgsqlDbType.Varchar);
+                    w.Write(r.Metrics[k], NpgsqlDbType.Double);
+                    w.Write(r.StartTime + 3_000_000, NpgsqlDbType.Bigint);
+                    w.Write(99L, NpgsqlDbType.Bigint);
+                    w.Write(false, NpgsqlDbType.Boolean);
+                }
+            }
+            await w.CompleteAsync();
+        }
+        await tx.CommitAsync();
+    }
+
+    private static async Task CopyKeyValuesAsync(NpgsqlConnection conn, string table, List<SeedRun> seed,
+        Func<SeedRun, IEnumerable<(string Key, string Value)>> rows)
+    {
+        await using var w = await conn.BeginBinaryImportAsync($"COPY {table} (run_id, key, value) FROM STDIN (FORMAT BINARY)");
+        foreach (var r in seed)
+        {
+            foreach (var (key, value) in rows(r))
+            {
+                w.StartRow();
+                w.Write(r.Id, NpgsqlDbType.Varchar);
+                w.Write(key, NpgsqlDbType.Varchar);
+                w.Write(value, NpgsqlDbType.Varchar);
+            }
+        }
+        await w.CompleteAsync();
+    }
+}
