@@ -34,7 +34,8 @@ public sealed class BenchDatabase
                 File.Delete(f);
             }
             return new BenchDatabase(provider, $"Data Source={path}",
-                new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 60 }.ToString());
+                // Foreign keys on, as EF Core turns them on for the server's connections: the ceiling pays the same checks.
+                new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 60, ForeignKeys = true }.ToString());
         }
 
         var admin = new NpgsqlConnectionStringBuilder(options.PostgresAdmin);

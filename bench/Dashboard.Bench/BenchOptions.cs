@@ -20,7 +20,7 @@ public sealed class BenchOptions
     public string Command { get; init; } = "bench/run.sh";
 
     /// <summary>Measured log-batch requests per ingest scenario (split over its clients), 1000 metrics each.</summary>
-    public int Batches { get; set; } = 300;
+    public int Batches { get; set; } = 100;
     public int WarmupBatches { get; set; } = 10;
     public int Repeats { get; set; } = 3;
     public int SearchRuns { get; set; } = 100_000;
@@ -71,7 +71,7 @@ public sealed class BenchOptions
         };
         if (o.Quick)
         {
-            o.Batches = 60;
+            o.Batches = 40;
             o.WarmupBatches = 4;
             o.Repeats = 1;
             o.SearchRuns = 10_000;

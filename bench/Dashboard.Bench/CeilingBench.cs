@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -16,33 +17,73 @@ public sealed record CeilingMeasure(string Method, long Rows, TimeSpan Elapsed)
 /// </summary>
 public static class CeilingBench
 {
-    /// <param name="commitEvery">0: all rows in one transaction (the ceiling); n: a commit every n rows, which
-    /// isolates what a commit per log-batch costs.</param>
-    public static async Task<CeilingMeasure> RunAsync(BenchDatabase db, string runId, long batches, int commitEvery)
+    /// <param name="runIds">One stream (connection) per run, in parallel; the batches are split between them.</param>
+    /// <param name="commitEvery">0: each stream writes its rows in one transaction (the ceiling); n: a commit every
+    /// n rows, which isolates what a commit per log-batch costs.</param>
+    public static async Task<CeilingMeasure> RunAsync(BenchDatabase db, IReadOnlyList<string> runIds, long batches, int commitEvery)
     {
-        var rows = new List<MetricPoint>((int)batches * Workload.MetricsPerBatch);
-        for (var b = 0L; b < batches; b++)
+        var perStream = batches / runIds.Count;
+        var rows = new List<MetricPoint>((int)perStream * Workload.MetricsPerBatch);
+        for (var b = 0L; b < perStream; b++)
         {
             rows.AddRange(Workload.Batch(b));
         }
-        return db.Provider == Provider.Sqlite
-            ? Sqlite(db, runId, rows, commitEvery)
-            : await PostgresAsync(db, runId, rows, commitEvery);
+        string method;
+        TimeSpan elapsed;
+        if (db.Provider == Provider.Sqlite)
+        {
+            var connections = runIds.Select(_ => db.OpenSqlite()).ToList();
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                await Task.WhenAll(runIds.Select((id, i) => Task.Run(() => Sqlite(connections[i], id, rows, commitEvery))));
+                elapsed = clock.Elapsed;
+            }
+            finally
+            {
+                connections.ForEach(c => c.Dispose());
+            }
+            method = commitEvery == 0 ? "one transaction of prepared single-row INSERTs" : $"prepared single-row INSERTs, commit every {commitEvery} rows";
+        }
+        else
+        {
+            var connections = new List<NpgsqlConnection>();
+            foreach (var _ in runIds)
+            {
+                connections.Add(await db.OpenPostgresAsync());
+            }
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                await Task.WhenAll(runIds.Select((id, i) => Task.Run(() => PostgresAsync(connections[i], id, rows, commitEvery))));
+                elapsed = clock.Elapsed;
+            }
+            finally
+            {
+                foreach (var c in connections)
+                {
+                    await c.DisposeAsync();
+                }
+            }
+            method = commitEvery == 0 ? "one binary COPY" : $"binary COPY of {commitEvery} rows each";
+        }
+        if (runIds.Count > 1)
+        {
+            method = $"{runIds.Count} parallel streams (one run each): {method}";
+        }
+        return new CeilingMeasure(method, (long)rows.Count * runIds.Count, elapsed);
     }
 
-    private static CeilingMeasure Sqlite(BenchDatabase db, string runId, List<MetricPoint> rows, int commitEvery)
+    private static void Sqlite(SqliteConnection conn, string runId, List<MetricPoint> rows, int commitEvery)
     {
-        using var conn = db.OpenSqlite();
         using var cmd = conn.CreateCommand();
         cmd.CommandText = "INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan) VALUES ($r, $k, $v, $t, $s, 0)";
-        var r = cmd.Parameters.Add("$r", Microsoft.Data.Sqlite.SqliteType.Text);
-        var k = cmd.Parameters.Add("$k", Microsoft.Data.Sqlite.SqliteType.Text);
-        var v = cmd.Parameters.Add("$v", Microsoft.Data.Sqlite.SqliteType.Real);
-        var t = cmd.Parameters.Add("$t", Microsoft.Data.Sqlite.SqliteType.Integer);
-        var s = cmd.Parameters.Add("$s", Microsoft.Data.Sqlite.SqliteType.Integer);
+        var r = cmd.Parameters.Add("$r", SqliteType.Text);
+        var k = cmd.Parameters.Add("$k", SqliteType.Text);
+        var v = cmd.Parameters.Add("$v", SqliteType.Real);
+        var t = cmd.Parameters.Add("$t", SqliteType.Integer);
+        var s = cmd.Parameters.Add("$s", SqliteType.Integer);
         r.Value = runId;
-
-        var clock = Stopwatch.StartNew();
         var size = commitEvery == 0 ? rows.Count : commitEvery;
         for (var start = 0; start < rows.Count; start += size)
         {
@@ -61,16 +102,10 @@ public static class CeilingBench
             }
             tx.Commit();
         }
-        clock.Stop();
-        return new CeilingMeasure(
-            commitEvery == 0 ? "one transaction, prepared single-row INSERT" : $"prepared INSERT, commit every {commitEvery} rows",
-            rows.Count, clock.Elapsed);
     }
 
-    private static async Task<CeilingMeasure> PostgresAsync(BenchDatabase db, string runId, List<MetricPoint> rows, int commitEvery)
+    private static async Task PostgresAsync(NpgsqlConnection conn, string runId, List<MetricPoint> rows, int commitEvery)
     {
-        await using var conn = await db.OpenPostgresAsync();
-        var clock = Stopwatch.StartNew();
         var size = commitEvery == 0 ? rows.Count : commitEvery;
         for (var start = 0; start < rows.Count; start += size)
         {
@@ -91,10 +126,6 @@ public static class CeilingBench
             }
             await copy.CompleteAsync();
         }
-        clock.Stop();
-        return new CeilingMeasure(
-            commitEvery == 0 ? "one binary COPY" : $"binary COPY of {commitEvery} rows each",
-            rows.Count, clock.Elapsed);
     }
 
     /// <summary>Keeps the planner's statistics current after a bulk load, as autovacuum would within a minute.</summary>

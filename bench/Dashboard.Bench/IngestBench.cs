@@ -67,4 +67,27 @@ public static class IngestBench
         clock.Stop();
         return new IngestMeasure(scenario, (long)perClient * scenario.Clients * Workload.MetricsPerBatch, clock.Elapsed, latencies);
     }
+
+    /// <summary>
+    /// The fixed cost of a request: log-batch of one metric, one client, back to back. What a batch costs above this
+    /// floor is per-metric work (JSON, validation, SQL).
+    /// </summary>
+    public static async Task<Latencies> FloorAsync(MlflowClient client, string experimentId, int requests)
+    {
+        var runId = await client.CreateRunAsync(experimentId, "floor");
+        var bodies = Enumerable.Range(0, requests + 20)
+            .Select(i => Workload.LogBatchBody(runId, [new MetricPoint("train/loss", Workload.Value(0, i), Workload.Epoch + i * 250L, i)]))
+            .ToArray();
+        var latencies = new Latencies();
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await client.LogBatchAsync(bodies[i]);
+            if (i >= 20)
+            {
+                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        }
+        return latencies;
+    }
 }

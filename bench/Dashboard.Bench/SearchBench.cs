@@ -59,7 +59,7 @@ public static class SearchBench
         {
             await SeedPostgresAsync(db, long.Parse(experimentId, CultureInfo.InvariantCulture), seed);
             await CeilingBench.AnalyzeAsync(db);
-            method = "binary COPY per table, then ANALYZE (what autovacuum does after a bulk load)";
+            method = "binary COPY per table in one transaction without foreign-key triggers, then ANALYZE (what autovacuum does after a bulk load)";
         }
         clock.Stop();
 
@@ -259,6 +259,11 @@ public static class SearchBench
     {
         await using var conn = await db.OpenPostgresAsync();
         await using var tx = await conn.BeginTransactionAsync();
+        // The rows are consistent by construction: skip the per-row foreign-key triggers (a third of the load time).
+        await using (var replica = new NpgsqlCommand("SET LOCAL session_replication_role = replica", conn, tx))
+        {
+            await replica.ExecuteNonQueryAsync();
+        }
         await using (var w = await conn.BeginBinaryImportAsync(
             "COPY runs (id, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri) FROM STDIN (FORMAT BINARY)"))
         {
