@@ -69,6 +69,9 @@ public static class ProviderBench
         using var client = new MlflowClient(server.BaseUri);
 
         var experiment = await client.CreateExperimentAsync("bench-ingest");
+        // The server is measured warm, as it runs for weeks: JIT tiers, connection pools, caches and the GC's budget.
+        await IngestBench.RunAsync(client, experiment, new IngestScenario("server warm-up", 2, SharedRun: false),
+            Math.Max(20, options.Batches / 2), 0, "warm-up");
         // Warms up the bench's own bulk path (JIT, driver) so the first measured ceiling is not the slowest.
         await CeilingBench.RunAsync(db, [await client.CreateRunAsync(experiment, "ceiling-warmup")], Math.Max(4, options.Batches / 10), 0);
         var perScenario = IngestBench.Scenarios.ToDictionary(s => s, _ => new List<IngestMeasure>());
