@@ -22,6 +22,9 @@ public sealed class BenchOptions
     /// <summary>Measured log-batch requests per ingest scenario (split over its clients), 1000 metrics each.</summary>
     public int Batches { get; set; } = 100;
     public int WarmupBatches { get; set; } = 10;
+
+    /// <summary>The most seconds one ingest scenario may take; keeps a run short when the server is slow.</summary>
+    public int MaxScenarioSeconds { get; set; } = 10;
     public int Repeats { get; set; } = 3;
     public int SearchRuns { get; set; } = 100_000;
     public int SearchIterations { get; set; } = 30;
@@ -73,6 +76,7 @@ public sealed class BenchOptions
         {
             o.Batches = 40;
             o.WarmupBatches = 4;
+            o.MaxScenarioSeconds = 5;
             o.Repeats = 1;
             o.SearchRuns = 10_000;
             o.SearchIterations = 10;
@@ -86,6 +90,7 @@ public sealed class BenchOptions
         o.Batches = Int("--batches", o.Batches);
         o.WarmupBatches = Int("--warmup", o.WarmupBatches);
         o.Repeats = Int("--repeats", o.Repeats);
+        o.MaxScenarioSeconds = Int("--max-scenario-seconds", o.MaxScenarioSeconds);
         o.SearchRuns = Int("--search-runs", o.SearchRuns);
         o.SearchIterations = Int("--search-iterations", o.SearchIterations);
         o.DeepPage = Int("--deep-page", o.DeepPage);

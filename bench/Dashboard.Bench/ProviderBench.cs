@@ -71,7 +71,7 @@ public static class ProviderBench
         var experiment = await client.CreateExperimentAsync("bench-ingest");
         // The server is measured warm, as it runs for weeks: JIT tiers, connection pools, caches and the GC's budget.
         await IngestBench.RunAsync(client, experiment, new IngestScenario("server warm-up", 2, SharedRun: false),
-            Math.Max(20, options.Batches / 2), 0, "warm-up");
+            Math.Max(20, options.Batches / 2), 0, "warm-up", TimeSpan.FromSeconds(options.MaxScenarioSeconds));
         // Warms up the bench's own bulk path (JIT, driver) so the first measured ceiling is not the slowest.
         await CeilingBench.RunAsync(db, [await client.CreateRunAsync(experiment, "ceiling-warmup")], Math.Max(4, options.Batches / 10), 0);
         var perScenario = IngestBench.Scenarios.ToDictionary(s => s, _ => new List<IngestMeasure>());
@@ -82,25 +82,34 @@ public static class ProviderBench
                 foreach (var scenario in IngestBench.Scenarios)
                 {
                     sampler.On = true;
-                    var m = await IngestBench.RunAsync(client, experiment, scenario, options.Batches, options.WarmupBatches, $"ingest-{r}");
+                    var m = await IngestBench.RunAsync(client, experiment, scenario, options.Batches, options.WarmupBatches, $"ingest-{r}",
+                        TimeSpan.FromSeconds(options.MaxScenarioSeconds));
                     sampler.On = false;
                     perScenario[scenario].Add(m);
-                    Log($"{provider}: ingest {scenario.Name}, repeat {r + 1}: {m.MetricsPerSecond:N0} metrics/s, p50 {m.Latencies.P(50):0.0} ms");
+                    Log($"{provider}: ingest {scenario.Name}, repeat {r + 1}: {m.MetricsPerSecond:N0} metrics/s, p50 {m.Latencies.P(50):0.0} ms" +
+                        (m.Capped ? $" ({m.Latencies.Count} batches before the {options.MaxScenarioSeconds} s cap)" : ""));
                 }
                 var batches = options.Batches;
                 var one = await CeilingBench.RunAsync(db, [await client.CreateRunAsync(experiment, $"ceiling-{r}")], batches, 0);
                 result.Ceiling.Add(one);
-                var parallelRuns = new List<string>();
-                for (var c = 0; c < 4; c++)
+                // SQLite has one writer: parallel streams only queue for its lock, so one stream is its ceiling for any number
+                // of clients. PostgreSQL writes in parallel, so 4 clients are also compared with 4 streams.
+                CeilingMeasure? parallel = null;
+                if (provider == Provider.PostgreSql)
                 {
-                    parallelRuns.Add(await client.CreateRunAsync(experiment, $"ceiling-parallel-{r}-{c}"));
+                    var parallelRuns = new List<string>();
+                    for (var c = 0; c < 4; c++)
+                    {
+                        parallelRuns.Add(await client.CreateRunAsync(experiment, $"ceiling-parallel-{r}-{c}"));
+                    }
+                    parallel = await CeilingBench.RunAsync(db, parallelRuns, batches, 0);
+                    result.CeilingParallel.Add(parallel);
                 }
-                var parallel = await CeilingBench.RunAsync(db, parallelRuns, batches, 0);
-                result.CeilingParallel.Add(parallel);
                 var each = await CeilingBench.RunAsync(db, [await client.CreateRunAsync(experiment, $"ceiling-per-batch-{r}")], batches,
                     Workload.MetricsPerBatch);
                 result.CeilingPerBatch.Add(each);
-                Log($"{provider}: ceiling {one.MetricsPerSecond:N0} metrics/s ({one.Method}); {parallel.MetricsPerSecond:N0} ({parallel.Method}); " +
+                Log($"{provider}: ceiling {one.MetricsPerSecond:N0} metrics/s ({one.Method}); " +
+                    (parallel is null ? "" : $"{parallel.MetricsPerSecond:N0} ({parallel.Method}); ") +
                     $"{each.MetricsPerSecond:N0} ({each.Method})");
             }
             result.IngestRss = sampler.Samples;
