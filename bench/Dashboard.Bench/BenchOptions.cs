@@ -23,6 +23,9 @@ public sealed class BenchOptions
     public int Batches { get; set; } = 100;
     public int WarmupBatches { get; set; } = 10;
 
+    /// <summary>Seconds of ingest into the fresh server before anything is measured.</summary>
+    public int WarmupSeconds { get; set; } = 8;
+
     /// <summary>The most seconds one ingest scenario may take; keeps a run short when the server is slow.</summary>
     public int MaxScenarioSeconds { get; set; } = 10;
     public int Repeats { get; set; } = 3;
@@ -77,6 +80,7 @@ public sealed class BenchOptions
             o.Batches = 40;
             o.WarmupBatches = 4;
             o.MaxScenarioSeconds = 5;
+            o.WarmupSeconds = 3;
             o.Repeats = 1;
             o.SearchRuns = 10_000;
             o.SearchIterations = 10;
@@ -91,6 +95,7 @@ public sealed class BenchOptions
         o.WarmupBatches = Int("--warmup", o.WarmupBatches);
         o.Repeats = Int("--repeats", o.Repeats);
         o.MaxScenarioSeconds = Int("--max-scenario-seconds", o.MaxScenarioSeconds);
+        o.WarmupSeconds = Int("--warmup-seconds", o.WarmupSeconds);
         o.SearchRuns = Int("--search-runs", o.SearchRuns);
         o.SearchIterations = Int("--search-iterations", o.SearchIterations);
         o.DeepPage = Int("--deep-page", o.DeepPage);
