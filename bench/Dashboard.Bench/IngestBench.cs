@@ -80,25 +80,41 @@ public static class IngestBench
     }
 
     /// <summary>
-    /// The fixed cost of a request: log-batch of one metric, one client, back to back. What a batch costs above this
-    /// floor is per-metric work (JSON, validation, SQL).
+    /// Where a batch's time goes, from outside: (1) the fixed cost of a request, log-batch of one metric; (2) reading
+    /// and validating 1000 metrics without SQL, a batch whose last key is invalid (the server validates everything
+    /// before it writes, so it answers 400 having parsed and checked all of them). A full batch costs (2) plus its SQL.
     /// </summary>
-    public static async Task<Latencies> FloorAsync(MlflowClient client, string experimentId, int requests)
+    public static async Task<(Latencies Floor, Latencies ParseValidate)> OverheadAsync(MlflowClient client, string experimentId, int requests)
     {
         var runId = await client.CreateRunAsync(experimentId, "floor");
-        var bodies = Enumerable.Range(0, requests + 20)
+        var floor = await TimeAsync(Enumerable.Range(0, requests + 20)
             .Select(i => Workload.LogBatchBody(runId, [new MetricPoint("train/loss", Workload.Value(0, i), Workload.Epoch + i * 250L, i)]))
-            .ToArray();
-        var latencies = new Latencies();
-        for (var i = 0; i < bodies.Length; i++)
+            .ToArray(), expectOk: true);
+        var rejected = Enumerable.Range(0, requests / 3 + 20).Select(i =>
         {
-            var start = Stopwatch.GetTimestamp();
-            await client.LogBatchAsync(bodies[i]);
-            if (i >= 20)
+            var points = Workload.Batch(1_000_000 + i);
+            points[^1] = points[^1] with { Key = "invalid key!" };
+            return Workload.LogBatchBody(runId, points);
+        }).ToArray();
+        return (floor, await TimeAsync(rejected, expectOk: false));
+
+        async Task<Latencies> TimeAsync(byte[][] bodies, bool expectOk)
+        {
+            var latencies = new Latencies();
+            for (var i = 0; i < bodies.Length; i++)
             {
-                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                var start = Stopwatch.GetTimestamp();
+                var status = await client.PostRawAsync("runs/log-batch", bodies[i]);
+                if ((status == 200) != expectOk)
+                {
+                    throw new InvalidOperationException($"log-batch answered {status}.");
+                }
+                if (i >= 20)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
             }
+            return latencies;
         }
-        return latencies;
     }
 }

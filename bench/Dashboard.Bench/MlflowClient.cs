@@ -50,6 +50,16 @@ public sealed class MlflowClient : IDisposable
         await EnsureOkAsync(response, "runs/log-batch");
     }
 
+    /// <summary>Posts a body and reads the whole answer, whatever its status; returns the status.</summary>
+    public async Task<int> PostRawAsync(string path, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = Json;
+        using var response = await _http.PostAsync(new Uri(path, UriKind.Relative), content);
+        await response.Content.ReadAsByteArrayAsync();
+        return (int)response.StatusCode;
+    }
+
     public Task<JsonNode> SearchRunsAsync(JsonObject request) => PostAsync("runs/search", request);
 
     public async Task<JsonNode> GetAsync(string pathAndQuery)

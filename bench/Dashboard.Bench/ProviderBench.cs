@@ -34,6 +34,7 @@ public sealed class ProviderResult
     public List<CeilingMeasure> CeilingParallel { get; } = [];
     public List<CeilingMeasure> CeilingPerBatch { get; } = [];
     public Latencies? Floor { get; set; }
+    public Latencies? ParseValidate { get; set; }
     public IReadOnlyList<long> IngestRss { get; set; } = [];
     public long PeakRss { get; set; }
     public HistoryMeasure? History { get; set; }
@@ -74,7 +75,7 @@ public static class ProviderBench
         // at half the speed of the next ones.
         var warm = Stopwatch.StartNew();
         var warmBatches = 0;
-        while (warm.Elapsed < TimeSpan.FromSeconds(options.WarmupSeconds) || warmBatches < 50)
+        while (warm.Elapsed < TimeSpan.FromSeconds(options.WarmupSeconds))
         {
             var w = await IngestBench.RunAsync(client, experiment, new IngestScenario("server warm-up", 2, SharedRun: false),
                 20, 0, "warm-up", TimeSpan.FromSeconds(options.MaxScenarioSeconds));
@@ -123,8 +124,8 @@ public static class ProviderBench
             }
             result.IngestRss = sampler.Samples;
         }
-        result.Floor = await IngestBench.FloorAsync(client, experiment, options.Quick ? 100 : 300);
-        Log($"{provider}: log-batch of 1 metric: p50 {result.Floor.P(50):0.00} ms");
+        (result.Floor, result.ParseValidate) = await IngestBench.OverheadAsync(client, experiment, options.Quick ? 90 : 300);
+        Log($"{provider}: log-batch of 1 metric: p50 {result.Floor.P(50):0.00} ms; 1000 metrics parsed and validated, no SQL: p50 {result.ParseValidate.P(50):0.00} ms");
         foreach (var s in IngestBench.Scenarios)
         {
             result.Ingest.Add(new IngestSummary(s, perScenario[s]));
