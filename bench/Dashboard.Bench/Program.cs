@@ -24,11 +24,13 @@ using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Creat
 var machine = MachineInfo.Read();
 Directory.CreateDirectory(options.ResultsDir);
 var failed = false;
+var results = new List<ProviderResult>();
 foreach (var provider in options.Providers)
 {
     try
     {
         var result = await ProviderBench.RunAsync(provider, options);
+        results.Add(result);
         var markdown = Report.Markdown(result, machine, options);
         var path = Path.Combine(options.ResultsDir,
             $"{result.Started.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}-{provider.ToString().ToLowerInvariant()}{(options.Quick ? "-quick" : "")}.md");
@@ -43,5 +45,11 @@ foreach (var provider in options.Providers)
         ServerProcess.KillAll();
         Console.Error.WriteLine($"{provider}: the bench failed: {e}");
     }
+}
+if (results.Count > 0)
+{
+    Console.WriteLine("## Summary");
+    Console.WriteLine();
+    Console.WriteLine(Report.Summary(results));
 }
 return failed ? 1 : 0;

@@ -147,4 +147,25 @@ public static class Report
     }
 
     private static string Shorten(string json) => json.Length <= 300 ? json : json[..300] + "…";
+
+    /// <summary>One line per provider, the figures beside their targets, printed last.</summary>
+    public static string Summary(IReadOnlyList<ProviderResult> results)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| provider | ingest metrics/s: 1 client / 4 clients, 4 runs / 4 clients, 1 run | ceiling | ingest/ceiling (≥ 0.33) | " +
+                      "search p95 (a) / (b) / (c) | get-history 100k | bulk-interval p50 | RSS peak in ingest (< 300 MB) |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+        {
+            var ingest = string.Join(" / ", r.Ingest.Select(i => N(i.MedianMetricsPerSecond)));
+            var ratios = string.Join(" / ", r.Ingest.Select(i => (i.MedianMetricsPerSecond / r.CeilingMetricsPerSecond).ToString("0.00", CultureInfo.InvariantCulture)));
+            var search = r.Search is null ? "skipped" : string.Join(" / ", r.Search.Queries.Select(q => Ms(q.Latencies.P(95)))) +
+                (r.Search.Queries.Any(q => q.Check is not null) ? " (see checks)" : "");
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Provider} | {ingest} | {N(r.CeilingMetricsPerSecond)} | {ratios} | {search} | " +
+                $"{(r.History is null ? "" : Ms(r.History.FullHistory.P(50)))} | {(r.History is null ? "" : Ms(r.History.BulkInterval.P(50)))} | " +
+                $"{Mb(r.IngestRss.Count == 0 ? 0 : r.IngestRss.Max())} |");
+        }
+        return sb.ToString();
+    }
 }
