@@ -92,5 +92,12 @@ public sealed class MlflowClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    public static string Serialize(JsonNode node) => node.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    private static readonly JsonSerializerOptions Readable = new()
+    {
+        WriteIndented = false,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>A request as a person reads it in the report (quotes and comparison signs unescaped).</summary>
+    public static string Serialize(JsonNode node) => node.ToJsonString(Readable);
 }

@@ -153,7 +153,7 @@ public static class Report
     {
         var sb = new StringBuilder();
         sb.AppendLine("| provider | ingest metrics/s: 1 client / 4 clients, 4 runs / 4 clients, 1 run | ceiling | ingest/ceiling (≥ 0.33) | " +
-                      "search p95 (a) / (b) / (c) | get-history 100k | bulk-interval p50 | RSS peak in ingest (< 300 MB) |");
+                      "search p95 (a) / (b) / (c) | get-history, all points | bulk-interval p50 | RSS peak in ingest (< 300 MB) |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {

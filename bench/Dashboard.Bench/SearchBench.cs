@@ -73,13 +73,6 @@ public static class SearchBench
         };
         var b = new JsonObject { ["experiment_ids"] = new JsonArray(experimentId), ["max_results"] = PageSize };
 
-        var queries = new List<SearchQueryMeasure>
-        {
-            await MeasureAsync(client, "(a) filter + order_by", a, iterations, page => CheckFilter(page, expected)),
-            await MeasureAsync(client, "(b) first page, no filter", b, iterations,
-                page => Runs(page).Count == Math.Min(PageSize, runs) ? null : $"expected {Math.Min(PageSize, runs)} runs"),
-        };
-
         // (c) a page deep in the default listing, reached through the page tokens the server hands out.
         var token = (string?)null;
         var walked = 1;
@@ -93,15 +86,39 @@ public static class SearchBench
             }
         }
         var deepName = $"(c) page {deepPage.ToString(CultureInfo.InvariantCulture)} (offset {((deepPage - 1) * PageSize).ToString(CultureInfo.InvariantCulture)}) by page token";
+
+        var plan = new List<(string Name, JsonObject Request, Func<JsonNode, string?> Check)>
+        {
+            ("(a) filter + order_by", a, page => CheckFilter(page, expected)),
+            ("(b) first page, no filter", b, page => Runs(page).Count == Math.Min(PageSize, runs) ? null : $"expected {Math.Min(PageSize, runs)} runs"),
+        };
+        if (!string.IsNullOrEmpty(token))
+        {
+            plan.Add((deepName, With(b, token), page => Runs(page).Count == PageSize ? null : $"expected {PageSize} runs"));
+        }
+
+        // Warm every query first (the server's pooled connections each fill their own page cache), then take turns,
+        // so that a burst of load on the machine falls on all of them alike.
+        var latencies = plan.Select(_ => new Latencies()).ToArray();
+        var last = new JsonNode?[plan.Count];
+        for (var i = -5; i < iterations; i++)
+        {
+            for (var q = 0; q < plan.Count; q++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                last[q] = await client.SearchRunsAsync(plan[q].Request);
+                if (i >= 0)
+                {
+                    latencies[q].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+            }
+        }
+        var queries = plan.Select((p, q) => new SearchQueryMeasure(p.Name, MlflowClient.Serialize(p.Request), latencies[q],
+            Runs(last[q]!).Count, p.Check(last[q]!))).ToList();
         if (string.IsNullOrEmpty(token))
         {
             queries.Add(new SearchQueryMeasure(deepName, "", new Latencies(), 0,
                 $"not measured: the server returned no next_page_token after page {walked.ToString(CultureInfo.InvariantCulture)}"));
-        }
-        else
-        {
-            queries.Add(await MeasureAsync(client, deepName, With(b, token), iterations,
-                page => Runs(page).Count == PageSize ? null : $"expected {PageSize} runs"));
         }
         return new SearchMeasure(runs, clock.Elapsed, method, expected, queries);
     }
@@ -114,23 +131,6 @@ public static class SearchBench
             copy["page_token"] = token;
         }
         return copy;
-    }
-
-    private static async Task<SearchQueryMeasure> MeasureAsync(MlflowClient client, string name, JsonObject request, int iterations,
-        Func<JsonNode, string?> check)
-    {
-        var latencies = new Latencies();
-        JsonNode? last = null;
-        for (var i = 0; i < iterations + 3; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            last = await client.SearchRunsAsync(request);
-            if (i >= 3)
-            {
-                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
-        }
-        return new SearchQueryMeasure(name, MlflowClient.Serialize(request), latencies, Runs(last!).Count, check(last!));
     }
 
     private static JsonArray Runs(JsonNode page) => page["runs"] as JsonArray ?? [];
