@@ -38,6 +38,12 @@ public sealed class BenchOptions
     public bool SkipSearch { get; set; }
     public bool Quick { get; set; }
 
+    /// <summary>A size was set by a flag: the results file gets its own name, so it never replaces a full run's.</summary>
+    public bool CustomSizes { get; private set; }
+
+    /// <summary>What the results file name carries after the date and provider.</summary>
+    public string ResultSuffix => Quick ? "-quick" : CustomSizes || SkipSearch ? "-custom" : "";
+
     public static BenchOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -89,8 +95,15 @@ public sealed class BenchOptions
             o.HistoryIterations = 3;
             o.BulkIntervalIterations = 10;
         }
-        int Int(string name, int current) =>
-            values.TryGetValue(name, out var v) ? int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture) : current;
+        int Int(string name, int current)
+        {
+            if (!values.TryGetValue(name, out var v))
+            {
+                return current;
+            }
+            o.CustomSizes = true;
+            return int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture);
+        }
         o.Batches = Int("--batches", o.Batches);
         o.WarmupBatches = Int("--warmup", o.WarmupBatches);
         o.Repeats = Int("--repeats", o.Repeats);

@@ -33,7 +33,7 @@ foreach (var provider in options.Providers)
         results.Add(result);
         var markdown = Report.Markdown(result, machine, options);
         var path = Path.Combine(options.ResultsDir,
-            $"{result.Started.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}-{provider.ToString().ToLowerInvariant()}{(options.Quick ? "-quick" : "")}.md");
+            $"{result.Started.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}-{provider.ToString().ToLowerInvariant()}{options.ResultSuffix}.md");
         await File.WriteAllTextAsync(path, markdown);
         Console.WriteLine(markdown);
         Console.WriteLine($"Written to {path}");
