@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Measures the tracking server over real HTTP against SQLite and PostgreSQL (docs/performance.md).
-#   bench/run.sh                      full run (a few minutes)
-#   bench/run.sh --quick              small sizes, for a check that everything works (~1 min)
+#   bench/run.sh                      full run, both providers (3-6 minutes on 2 cores)
+#   bench/run.sh --quick              small sizes, to check that everything works (~1.5 min)
 #   bench/run.sh --providers sqlite   one provider (sqlite, postgresql)
-# Other flags go to the bench: --batches N --warmup N --repeats N --search-runs N --search-iterations N
-#   --deep-page N --history-points N --history-iterations N --bulk-interval-iterations N --skip-search
-# Results: a table on stdout and bench/results/<date>-<provider>.md (git-ignored).
-# Everything started here (PostgreSQL cluster, servers) is stopped on exit, failure or Ctrl-C.
+# Other flags go to the bench (defaults in bench/Dashboard.Bench/BenchOptions.cs):
+#   --batches N --warmup N --warmup-seconds N --max-scenario-seconds N --repeats N --search-runs N
+#   --search-iterations N --deep-page N --history-points N --history-iterations N --bulk-interval-iterations N
+#   --skip-search
+# Results: Markdown on stdout and in bench/results/<date>-<provider>.md (git-ignored). BENCH_KEEP=1 keeps the
+# databases and server logs in /tmp/dashboard-bench.*. Everything started here (PostgreSQL cluster, servers) is
+# stopped on exit, failure, Ctrl-C or TERM.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,8 +32,10 @@ work=$(mktemp -d /tmp/dashboard-bench.XXXXXX)
 # The PostgreSQL cluster runs as the postgres user, which must reach its folder inside.
 chmod 755 "$work"
 pg_started=""
+bench_pid=""
 cleanup() {
   status=$?
+  if [ -n "$bench_pid" ]; then kill "$bench_pid" 2>/dev/null || true; wait "$bench_pid" 2>/dev/null || true; fi
   if [ -f "$work/sqlite/server.pid" ]; then kill "$(cat "$work/sqlite/server.pid")" 2>/dev/null || true; fi
   if [ -f "$work/postgresql/server.pid" ]; then kill "$(cat "$work/postgresql/server.pid")" 2>/dev/null || true; fi
   if [ -n "$pg_started" ]; then scripts/postgres.sh stop "$work/pg" || true; fi
@@ -49,8 +54,15 @@ if [[ ",$providers," == *",postgresql,"* || ",$providers," == *",postgres,"* || 
 fi
 
 echo "Load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+# In the background and waited for, so that a TERM or INT to this script runs the cleanup at once (bash runs traps
+# only between commands) and stops the bench, which stops its servers.
 dotnet bench/Dashboard.Bench/bin/Release/net10.0/Dashboard.Bench.dll \
   --server-dll src/Dashboard/bin/Release/net10.0/Dashboard.dll \
   --work "$work" --results bench/results --providers "$providers" \
   --command "$command" \
-  "${pg_args[@]}" "${args[@]}"
+  "${pg_args[@]}" "${args[@]}" &
+bench_pid=$!
+wait "$bench_pid"
+rc=$?
+bench_pid=""
+exit $rc
