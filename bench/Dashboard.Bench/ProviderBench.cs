@@ -35,6 +35,7 @@ public sealed class ProviderResult
     public List<CeilingMeasure> CeilingPerBatch { get; } = [];
     public Latencies? Floor { get; set; }
     public Latencies? ParseValidate { get; set; }
+    public IReadOnlyList<ShapeMeasure> Shapes { get; set; } = [];
     public IReadOnlyList<long> IngestRss { get; set; } = [];
     public long PeakRss { get; set; }
     public HistoryMeasure? History { get; set; }
@@ -130,6 +131,9 @@ public static class ProviderBench
         {
             result.Ingest.Add(new IngestSummary(s, perScenario[s]));
         }
+        result.Shapes = await StatementShapes.RunAsync(db, client, experiment, options.Quick ? 8 : 20);
+        Log($"{provider}: statement shapes, ms per 1000-metric batch (p50): " +
+            string.Join("; ", result.Shapes.Select(x => $"{x.Shape}: {x.PerBatch.P(50):0.0}")));
 
         Log($"{provider}: get-history of {options.HistoryPoints:N0} points");
         result.History = await HistoryBench.RunAsync(client, experiment, options.HistoryPoints, options.HistoryIterations,

@@ -100,6 +100,23 @@ public static class Report
             "its gap to the first is the price of a commit per batch.");
         sb.AppendLine();
 
+        if (r.Shapes.Count > 0)
+        {
+            sb.AppendLine("## Diagnosis: SQL shapes of one 1000-metric batch");
+            sb.AppendLine();
+            sb.AppendLine("The same batch written by the bench process, a transaction per batch as a request has, in the shapes a server " +
+                          "could use. The difference between the first line and the others is what the statement's shape costs each log-batch.");
+            sb.AppendLine();
+            sb.AppendLine("| shape | p50 per batch | p95 | batches |");
+            sb.AppendLine("|---|---|---|---|");
+            foreach (var shape in r.Shapes)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {shape.Shape} | {Ms(shape.PerBatch.P(50))} | {Ms(shape.PerBatch.P(95))} | {shape.PerBatch.Count} |");
+            }
+            sb.AppendLine();
+        }
+
         if (r.History is { } h)
         {
             sb.AppendLine("## Metric history");
