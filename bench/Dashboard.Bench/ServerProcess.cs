@@ -141,7 +141,17 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         Running.Remove(this);
         Kill();
-        await _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token).ConfigureAwait(false);
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            try
+            {
+                await _process.WaitForExitAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"The server (pid {Pid}) did not exit within 10 s of being killed.");
+            }
+        }
         _process.Dispose();
         await _log.DisposeAsync();
         File.Delete(_pidFile);
