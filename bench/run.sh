@@ -53,13 +53,18 @@ if [[ ",$providers," == *",postgresql,"* || ",$providers," == *",postgres,"* || 
   pg_args=(--pg-admin "$url")
 fi
 
+# What was measured: the commit, and whether the server's sources differ from it (a patch being tried, say).
+revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if ! git diff --quiet HEAD -- src 2>/dev/null || [ -n "$(git ls-files --others --exclude-standard -- src 2>/dev/null)" ]; then
+  revision="$revision with uncommitted changes in src/"
+fi
 echo "Load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 # In the background and waited for, so that a TERM or INT to this script runs the cleanup at once (bash runs traps
 # only between commands) and stops the bench, which stops its servers.
 dotnet bench/Dashboard.Bench/bin/Release/net10.0/Dashboard.Bench.dll \
   --server-dll src/Dashboard/bin/Release/net10.0/Dashboard.dll \
   --work "$work" --results bench/results --providers "$providers" \
-  --command "$command" \
+  --command "$command" --revision "$revision" \
   "${pg_args[@]}" "${args[@]}" &
 bench_pid=$!
 wait "$bench_pid"

@@ -18,6 +18,7 @@ public sealed class BenchOptions
     public required string ResultsDir { get; init; }
     public string? PostgresAdmin { get; init; }
     public string Command { get; init; } = "bench/run.sh";
+    public string Revision { get; init; } = "unknown";
 
     /// <summary>Measured log-batch requests per ingest scenario (split over its clients), 1000 metrics each.</summary>
     public int Batches { get; set; } = 100;
@@ -78,6 +79,7 @@ public sealed class BenchOptions
             ResultsDir = Path.GetFullPath(values.GetValueOrDefault("--results") ?? "bench/results"),
             PostgresAdmin = values.GetValueOrDefault("--pg-admin"),
             Command = values.GetValueOrDefault("--command") ?? "bench/run.sh",
+            Revision = values.GetValueOrDefault("--revision") ?? "unknown",
             Quick = flags.Contains("--quick"),
             SkipSearch = flags.Contains("--skip-search"),
         };

@@ -24,6 +24,7 @@ public static class Report
         sb.AppendLine(CultureInfo.InvariantCulture, $"# Dashboard bench: {r.Provider}, {r.Started:yyyy-MM-dd HH:mm zzz}");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {machine.Cores} cores, {machine.Cpu}, {machine.Memory} RAM, {machine.Os}, {machine.Runtime}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- Server: {options.Revision}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- Database: {r.Database}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{options.Command}`; {options.Repeats} repeat(s) of each ingest scenario and ceiling, " +
             $"{options.Batches} measured batches of {Workload.MetricsPerBatch} metrics per scenario (or what fits in {options.MaxScenarioSeconds} s) " +
