@@ -37,6 +37,9 @@ public sealed class ProviderResult
     public Latencies? ParseValidate { get; set; }
     public IReadOnlyList<ShapeMeasure> Shapes { get; set; } = [];
     public IReadOnlyList<long> IngestRss { get; set; } = [];
+
+    /// <summary>The highest resident set sampled in the phases after ingest (history, search).</summary>
+    public Dictionary<string, long> PhasePeakRss { get; } = [];
     public long PeakRss { get; set; }
     public HistoryMeasure? History { get; set; }
     public SearchMeasure? Search { get; set; }
@@ -136,13 +139,19 @@ public static class ProviderBench
             string.Join("; ", result.Shapes.Select(x => $"{x.Shape}: {x.PerBatch.P(50):0.0}")));
 
         Log($"{provider}: get-history of {options.HistoryPoints:N0} points");
-        result.History = await HistoryBench.RunAsync(client, experiment, options.HistoryPoints, options.HistoryIterations,
-            options.BulkIntervalIterations);
+        await using (var sampler = new RssSampler(server) { On = true })
+        {
+            result.History = await HistoryBench.RunAsync(client, experiment, options.HistoryPoints, options.HistoryIterations,
+                options.BulkIntervalIterations);
+            result.PhasePeakRss["metric history"] = sampler.Samples.DefaultIfEmpty().Max();
+        }
 
         if (!options.SkipSearch)
         {
             Log($"{provider}: seeding {options.SearchRuns:N0} runs for runs/search");
+            await using var sampler = new RssSampler(server) { On = true };
             result.Search = await SearchBench.RunAsync(client, db, options.SearchRuns, options.SearchIterations, options.DeepPage);
+            result.PhasePeakRss["runs/search"] = sampler.Samples.DefaultIfEmpty().Max();
         }
         result.PeakRss = server.ReadStatus("VmHWM") ?? 0;
         result.LoadAfter = MachineInfo.LoadAverage();

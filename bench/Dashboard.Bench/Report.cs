@@ -156,9 +156,10 @@ public static class Report
         sb.AppendLine("## Server memory");
         sb.AppendLine();
         var samples = r.IngestRss.Select(x => (double)x).ToArray();
+        var phases = string.Concat(r.PhasePeakRss.Select(p => $"; sampled peak during {p.Key} {Mb(p.Value)}"));
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"Resident set after start {Mb(r.IdleRss)}; during ingest median {Mb((long)Stats.Median(samples))}, peak {Mb(peakIngest)}; " +
-            $"peak over the whole bench (VmHWM, search and history included) {Mb(r.PeakRss)}.");
+            $"peak over the whole bench (VmHWM, search and history included) {Mb(r.PeakRss)}{phases}.");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Server log: {r.ServerLog}");
         return sb.ToString();
