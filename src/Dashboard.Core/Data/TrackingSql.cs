@@ -29,6 +29,17 @@ public static class TrackingSql
     public static async Task InsertMetricsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
         string runId, IReadOnlyList<MetricRow> rows, CancellationToken ct)
     {
+        if (provider == DatabaseProvider.Sqlite)
+        {
+            // One writer holds the whole database: no lock order to keep.
+            await InsertMetricsSqliteAsync(connection, tx, runId, rows, ct);
+            return;
+        }
+        if (provider == DatabaseProvider.PostgreSql)
+        {
+            await InsertMetricsPostgresAsync(connection, tx, runId, InLockOrder(rows), ct);
+            return;
+        }
         foreach (var chunk in Chunks(InLockOrder(rows), RowsPerStatement(provider, 6)))
         {
             await using var cmd = connection.CreateCommand();
@@ -52,6 +63,57 @@ public static class TrackingSql
             cmd.CommandText = sql.ToString();
             await cmd.ExecuteNonQueryAsync(ct);
         }
+    }
+
+    /// <summary>
+    /// SQLite runs in the process: one prepared single-row statement executed per row is its fastest bulk path.
+    /// A multi-row statement with thousands of named parameters costs time quadratic in their number, in SQLite's
+    /// parser and in the binder (each name is looked up in a list): about 100 ms for 1000 rows against 5 ms.
+    /// </summary>
+    private static async Task InsertMetricsSqliteAsync(DbConnection connection, DbTransaction? tx, string runId,
+        IReadOnlyList<MetricRow> rows, CancellationToken ct)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan) VALUES (@p0, @p1, @p2, @p3, @p4, @p5) " +
+            "ON CONFLICT DO NOTHING";
+        DbParameter Param(object initial) => cmd.Parameters[Add(cmd, initial)];
+        Param(runId);
+        var (key, value, timestamp, step, isNaN) = (Param(""), Param(0.0), Param(0L), Param(0L), Param(false));
+        // Microsoft.Data.Sqlite keeps the statement prepared while the command text stays the same.
+        foreach (var r in rows)
+        {
+            (key.Value, value.Value, timestamp.Value, step.Value, isNaN.Value) = (r.Key, r.Value, r.Timestamp, r.Step, r.IsNaN);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL: the columns travel as five arrays and are unnested by the server, in the order given (lock order),
+    /// so the statement is the same text for every batch: no 6000-parameter VALUES list to parse and plan each time.
+    /// </summary>
+    private static async Task InsertMetricsPostgresAsync(DbConnection connection, DbTransaction? tx, string runId,
+        List<MetricRow> rows, CancellationToken ct)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan) " +
+            "SELECT @p0, u.k, u.v, u.t, u.s, u.n FROM unnest(@p1, @p2, @p3, @p4, @p5) WITH ORDINALITY AS u(k, v, t, s, n, i) " +
+            "ORDER BY u.i ON CONFLICT DO NOTHING";
+        var keys = new string[rows.Count];
+        var values = new double[rows.Count];
+        var timestamps = new long[rows.Count];
+        var steps = new long[rows.Count];
+        var nans = new bool[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            (keys[i], values[i], timestamps[i], steps[i], nans[i]) = (rows[i].Key, rows[i].Value, rows[i].Timestamp, rows[i].Step, rows[i].IsNaN);
+        }
+        foreach (var column in new object[] { runId, keys, values, timestamps, steps, nans })
+        {
+            Add(cmd, column);
+        }
+        await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Moves each key's latest value forward when the new point comes after the stored one.</summary>
