@@ -3,6 +3,7 @@ using Dashboard.Api.Mlflow;
 using Dashboard.Data;
 using Dashboard.Search;
 using Dashboard.Tracking;
+using Dashboard.Workers;
 using Microsoft.EntityFrameworkCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -22,6 +23,7 @@ builder.Services.AddSingleton<RunService>();
 builder.Services.AddSingleton<MetricService>();
 builder.Services.AddSingleton<RunSearchService>();
 builder.Services.AddSingleton<ExperimentSearchService>();
+builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 
 var app = builder.Build();
 

@@ -86,6 +86,29 @@ public static class DashboardDatabase
             await db.Database.MigrateAsync(ct);
         }
         await EnsureDefaultExperimentAsync(db, time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
+        await OptimizeAsync(db, ct);
+    }
+
+    /// <summary>
+    /// Keeps the query planner's statistics current. SQLite gathers none by itself, and without them it can pick a
+    /// plan that reads every run for a search that needs a few hundred (measured: 2 s instead of 3 ms at 100,000 runs).
+    /// <c>PRAGMA optimize</c> analyzes only tables whose size changed a lot since their last analysis, sampling at
+    /// most <c>analysis_limit</c> rows an index, so it is cheap to run often. PostgreSQL's autovacuum and SQL
+    /// Server's automatic statistics do this on their own.
+    /// </summary>
+    public static async Task OptimizeAsync(IDbContextFactory<DashboardDbContext> factory, CancellationToken ct = default)
+    {
+        await using var db = await factory.CreateDbContextAsync(ct);
+        await OptimizeAsync(db, ct);
+    }
+
+    private static async Task OptimizeAsync(DashboardDbContext db, CancellationToken ct)
+    {
+        if (db.Provider == DatabaseProvider.Sqlite)
+        {
+            // 0x10002: consider every table, not only those this connection has queried.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002;", ct);
+        }
     }
 
     private static async Task EnsureDefaultExperimentAsync(DashboardDbContext db, long now, CancellationToken ct)
