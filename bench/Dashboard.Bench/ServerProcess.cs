@@ -44,6 +44,9 @@ public sealed class ServerProcess : IAsyncDisposable
                  {
                      options.ServerDll, "--urls", url, "--contentRoot", options.ContentRoot,
                      $"--Dashboard:Database:Provider={provider}",
+                     // The search seeding writes 100,000 runs behind the server's back in seconds; a short interval lets
+                     // the server notice (SQLite statistics) before the queries are measured. See SearchBench.
+                     $"--Dashboard:Database:StatisticsInterval={SearchBench.StatisticsInterval}",
                  })
         {
             start.ArgumentList.Add(a);

@@ -26,6 +26,10 @@ public static class DashboardConfiguration
             Provider = provider,
             ConnectionString = connectionString,
             MigrateOnStartup = configuration.GetValue("Dashboard:Database:MigrateOnStartup", true),
+            StatisticsInterval = configuration.GetValue("Dashboard:Database:StatisticsInterval", TimeSpan.FromMinutes(1)) is var interval
+                && interval > TimeSpan.Zero
+                    ? interval
+                    : throw new InvalidOperationException("Dashboard:Database:StatisticsInterval must be a positive time span such as 00:01:00."),
         };
     }
 }

@@ -3,24 +3,32 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Workers;
 
-/// <summary>Refreshes the database's planner statistics every few minutes (see DashboardDatabase.OptimizeAsync).</summary>
-public sealed class DatabaseMaintenanceWorker(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time,
-    ILogger<DatabaseMaintenanceWorker> log) : BackgroundService
+/// <summary>
+/// Refreshes the database's planner statistics (see DashboardDatabase.OptimizeAsync) every
+/// <c>Dashboard:Database:StatisticsInterval</c>. A no-op while the tables' sizes stay put.
+/// </summary>
+public sealed class DatabaseMaintenanceWorker(IDbContextFactory<DashboardDbContext> dbs, DatabaseOptions options,
+    TimeProvider time, ILogger<DatabaseMaintenanceWorker> log) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(5);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, time);
+        if (options.Provider != DatabaseProvider.Sqlite)
+        {
+            return;
+        }
+        using var timer = new PeriodicTimer(options.StatisticsInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
-                await DashboardDatabase.OptimizeAsync(dbs, stoppingToken);
+                if (await DashboardDatabase.OptimizeAsync(dbs, stoppingToken))
+                {
+                    log.LogInformation("Refreshed the SQLite planner statistics");
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                log.LogWarning(ex, "Refreshing the database statistics failed; the next attempt is in {Interval}", Interval);
+                log.LogWarning(ex, "Refreshing the database statistics failed; the next attempt is in {Interval}", options.StatisticsInterval);
             }
         }
     }

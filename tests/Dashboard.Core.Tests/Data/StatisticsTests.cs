@@ -19,7 +19,8 @@ public class StatisticsTests
             await runs.LogBatchAsync(run.Id, [new MetricInput("acc", i / 300.0, 1, 0)], [new KeyValueInput("lr", $"{i % 7}")], null, ct);
         }
 
-        await DashboardDatabase.OptimizeAsync(db.Factory, ct);
+        (await DashboardDatabase.OptimizeAsync(db.Factory, ct)).ShouldBeTrue();
+        (await DashboardDatabase.OptimizeAsync(db.Factory, ct)).ShouldBeFalse("nothing changed since the last analysis");
 
         await using var ctx = await db.Factory.CreateDbContextAsync(ct);
         var analyzed = await ctx.Database.SqlQueryRaw<string>("SELECT DISTINCT tbl AS Value FROM sqlite_stat1").ToListAsync(ct);
