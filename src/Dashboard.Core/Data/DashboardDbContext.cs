@@ -32,6 +32,12 @@ public abstract class DashboardDbContext : DbContext
         public const int DatasetDigest = 36;
         public const int InputTagKey = 255;
         public const int InputTagValue = 500;
+        public const int ModelId = 36;
+        public const int LoggedModelName = 500;
+        public const int ModelType = 500;
+        public const int StatusMessage = 1000;
+        /// <summary>A model's artifact location: an experiment location followed by <c>/models/{id}/artifacts</c>.</summary>
+        public const int ModelUri = Uri + 64;
     }
 
     protected DashboardDbContext(DbContextOptions options) : base(options) { }
@@ -48,6 +54,12 @@ public abstract class DashboardDbContext : DbContext
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<RunInput> RunInputs => Set<RunInput>();
     public DbSet<InputTag> InputTags => Set<InputTag>();
+    public DbSet<LoggedModel> LoggedModels => Set<LoggedModel>();
+    public DbSet<LoggedModelTag> LoggedModelTags => Set<LoggedModelTag>();
+    public DbSet<LoggedModelParam> LoggedModelParams => Set<LoggedModelParam>();
+    public DbSet<LoggedModelMetric> LoggedModelMetrics => Set<LoggedModelMetric>();
+    public DbSet<RunOutput> RunOutputs => Set<RunOutput>();
+    public DbSet<RunModelInput> RunModelInputs => Set<RunModelInput>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -86,6 +98,8 @@ public abstract class DashboardDbContext : DbContext
             e.HasMany(x => x.Tags).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
             e.HasMany(x => x.LatestMetrics).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
             e.HasMany(x => x.Inputs).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Outputs).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.ModelInputs).WithOne().HasForeignKey(p => p.RunId).OnDelete(DeleteBehavior.Cascade);
         });
         modelBuilder.Entity<Param>(e =>
         {
@@ -156,9 +170,86 @@ public abstract class DashboardDbContext : DbContext
             e.Property(x => x.Value).HasMaxLength(Lengths.InputTagValue);
         });
 
+        ConfigureLoggedModels(modelBuilder);
+
         UseSnakeCaseColumns(modelBuilder);
         modelBuilder.Entity<Metric>().Property(x => x.IsNaN).HasColumnName("is_nan");
         modelBuilder.Entity<LatestMetric>().Property(x => x.IsNaN).HasColumnName("is_nan");
+        modelBuilder.Entity<LoggedModelMetric>().Property(x => x.IsNaN).HasColumnName("is_nan");
+        // MLflow's names for the model's times.
+        modelBuilder.Entity<LoggedModel>().Property(x => x.CreationTime).HasColumnName("creation_timestamp_ms");
+        modelBuilder.Entity<LoggedModel>().Property(x => x.LastUpdatedTime).HasColumnName("last_updated_timestamp_ms");
+    }
+
+    /// <summary>MLflow 3's logged models, their tags, params and metrics, and the runs that produced or used them.</summary>
+    private static void ConfigureLoggedModels(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<LoggedModel>(e =>
+        {
+            e.ToTable("logged_models");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(Lengths.ModelId);
+            e.Property(x => x.Name).HasMaxLength(Lengths.LoggedModelName);
+            e.Property(x => x.ArtifactLocation).HasMaxLength(Lengths.ModelUri);
+            e.Property(x => x.Status).HasMaxLength(32);
+            e.Property(x => x.StatusMessage).HasMaxLength(Lengths.StatusMessage);
+            e.Property(x => x.ModelType).HasMaxLength(Lengths.ModelType);
+            e.Property(x => x.SourceRunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.LifecycleStage).HasMaxLength(20);
+            e.HasOne<Experiment>().WithMany().HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.Cascade);
+            // logged-models/search: the models of some experiments, newest first; MLflow 3 clients look models up by name.
+            e.HasIndex(x => new { x.ExperimentId, x.LifecycleStage, x.CreationTime });
+            e.HasIndex(x => new { x.ExperimentId, x.Name });
+            e.HasMany(x => x.Tags).WithOne().HasForeignKey(t => t.ModelId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Params).WithOne().HasForeignKey(t => t.ModelId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Metrics).WithOne().HasForeignKey(t => t.ModelId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<LoggedModelTag>(e =>
+        {
+            e.ToTable("logged_model_tags");
+            e.HasKey(x => new { x.ModelId, x.Key });
+            e.Property(x => x.ModelId).HasMaxLength(Lengths.ModelId);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.RunTagValue);
+        });
+        modelBuilder.Entity<LoggedModelParam>(e =>
+        {
+            e.ToTable("logged_model_params");
+            e.HasKey(x => new { x.ModelId, x.Key });
+            e.Property(x => x.ModelId).HasMaxLength(Lengths.ModelId);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.ParamValue);
+        });
+        modelBuilder.Entity<LoggedModelMetric>(e =>
+        {
+            e.ToTable("logged_model_metrics");
+            // The whole point is the key, as for the runs' metrics: re-logging a point (NaN included) is a no-op.
+            // No foreign key to runs: SQL Server refuses a second cascade path from experiments, and the run id
+            // always comes from the run the metric was logged to.
+            e.HasKey(x => new { x.ModelId, x.Key, x.Step, x.Timestamp, x.RunId, x.Value, x.IsNaN });
+            e.Property(x => x.ModelId).HasMaxLength(Lengths.ModelId);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.DatasetName).HasMaxLength(Lengths.DatasetName);
+            e.Property(x => x.DatasetDigest).HasMaxLength(Lengths.DatasetDigest);
+        });
+        modelBuilder.Entity<RunOutput>(e =>
+        {
+            e.ToTable("run_outputs");
+            e.HasKey(x => new { x.RunId, x.ModelId, x.Step });
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.ModelId).HasMaxLength(Lengths.ModelId);
+            // Runs and models both belong to an experiment: a second cascade path, which SQL Server refuses.
+            e.HasOne<LoggedModel>().WithMany().HasForeignKey(x => x.ModelId).OnDelete(DeleteBehavior.NoAction);
+        });
+        modelBuilder.Entity<RunModelInput>(e =>
+        {
+            e.ToTable("run_model_inputs");
+            e.HasKey(x => new { x.RunId, x.ModelId });
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.ModelId).HasMaxLength(Lengths.ModelId);
+            e.HasOne<LoggedModel>().WithMany().HasForeignKey(x => x.ModelId).OnDelete(DeleteBehavior.NoAction);
+        });
     }
 
     /// <summary>Column names in snake_case, as MLflow's schema has them, so SQL written by people reads naturally.</summary>

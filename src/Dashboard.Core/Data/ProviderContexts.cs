@@ -45,6 +45,7 @@ public sealed class SqlServerDashboardContext(DbContextOptions<SqlServerDashboar
         // clients send for them anyway). NaN never reaches the column (is_nan).
         modelBuilder.Entity<Metric>().Property(x => x.Value).HasConversion(v => Finite(v), v => v);
         modelBuilder.Entity<LatestMetric>().Property(x => x.Value).HasConversion(v => Finite(v), v => v);
+        modelBuilder.Entity<LoggedModelMetric>().Property(x => x.Value).HasConversion(v => Finite(v), v => v);
         // nvarchar(max) cannot be an index key; keys are indexed and values compared after the seek.
         modelBuilder.Entity<Param>().HasIndex(x => x.Key);
         modelBuilder.Entity<RunTag>().HasIndex(x => x.Key);

@@ -60,6 +60,8 @@ public sealed class Run
     public List<RunTag> Tags { get; set; } = [];
     public List<LatestMetric> LatestMetrics { get; set; } = [];
     public List<RunInput> Inputs { get; set; } = [];
+    public List<RunModelInput> ModelInputs { get; set; } = [];
+    public List<RunOutput> Outputs { get; set; } = [];
 }
 
 public sealed class Param

@@ -187,6 +187,171 @@ namespace Dashboard.Data.Migrations.Sqlite
                     b.ToTable("latest_metrics", (string)null);
                 });
 
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModel", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ArtifactLocation")
+                        .IsRequired()
+                        .HasMaxLength(2064)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("artifact_location");
+
+                    b.Property<long>("CreationTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("creation_timestamp_ms");
+
+                    b.Property<long>("ExperimentId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("experiment_id");
+
+                    b.Property<long>("LastUpdatedTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_updated_timestamp_ms");
+
+                    b.Property<string>("LifecycleStage")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lifecycle_stage");
+
+                    b.Property<string>("ModelType")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_type");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("SourceRunId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source_run_id");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StatusMessage")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status_message");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExperimentId", "Name");
+
+                    b.HasIndex("ExperimentId", "LifecycleStage", "CreationTime");
+
+                    b.ToTable("logged_models", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModelMetric", b =>
+                {
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_id");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("step");
+
+                    b.Property<long>("Timestamp")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("timestamp");
+
+                    b.Property<string>("RunId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<double>("Value")
+                        .HasColumnType("REAL")
+                        .HasColumnName("value");
+
+                    b.Property<bool>("IsNaN")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("is_nan");
+
+                    b.Property<string>("DatasetDigest")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("dataset_digest");
+
+                    b.Property<string>("DatasetName")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("dataset_name");
+
+                    b.Property<long>("ExperimentId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("experiment_id");
+
+                    b.HasKey("ModelId", "Key", "Step", "Timestamp", "RunId", "Value", "IsNaN");
+
+                    b.ToTable("logged_model_metrics", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModelParam", b =>
+                {
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_id");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(6000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("value");
+
+                    b.HasKey("ModelId", "Key");
+
+                    b.ToTable("logged_model_params", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModelTag", b =>
+                {
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_id");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(8000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("value");
+
+                    b.HasKey("ModelId", "Key");
+
+                    b.ToTable("logged_model_tags", (string)null);
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Metric", b =>
                 {
                     b.Property<string>("RunId")
@@ -333,6 +498,48 @@ namespace Dashboard.Data.Migrations.Sqlite
                     b.ToTable("inputs", (string)null);
                 });
 
+            modelBuilder.Entity("Dashboard.Tracking.RunModelInput", b =>
+                {
+                    b.Property<string>("RunId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_id");
+
+                    b.HasKey("RunId", "ModelId");
+
+                    b.HasIndex("ModelId");
+
+                    b.ToTable("run_model_inputs", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.RunOutput", b =>
+                {
+                    b.Property<string>("RunId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_id");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("step");
+
+                    b.HasKey("RunId", "ModelId", "Step");
+
+                    b.HasIndex("ModelId");
+
+                    b.ToTable("run_outputs", (string)null);
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.RunTag", b =>
                 {
                     b.Property<string>("RunId")
@@ -394,6 +601,42 @@ namespace Dashboard.Data.Migrations.Sqlite
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModel", b =>
+                {
+                    b.HasOne("Dashboard.Tracking.Experiment", null)
+                        .WithMany()
+                        .HasForeignKey("ExperimentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModelMetric", b =>
+                {
+                    b.HasOne("Dashboard.Tracking.LoggedModel", null)
+                        .WithMany("Metrics")
+                        .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModelParam", b =>
+                {
+                    b.HasOne("Dashboard.Tracking.LoggedModel", null)
+                        .WithMany("Params")
+                        .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModelTag", b =>
+                {
+                    b.HasOne("Dashboard.Tracking.LoggedModel", null)
+                        .WithMany("Tags")
+                        .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Metric", b =>
                 {
                     b.HasOne("Dashboard.Tracking.Run", null)
@@ -438,6 +681,36 @@ namespace Dashboard.Data.Migrations.Sqlite
                     b.Navigation("Dataset");
                 });
 
+            modelBuilder.Entity("Dashboard.Tracking.RunModelInput", b =>
+                {
+                    b.HasOne("Dashboard.Tracking.LoggedModel", null)
+                        .WithMany()
+                        .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.NoAction)
+                        .IsRequired();
+
+                    b.HasOne("Dashboard.Tracking.Run", null)
+                        .WithMany("ModelInputs")
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Tracking.RunOutput", b =>
+                {
+                    b.HasOne("Dashboard.Tracking.LoggedModel", null)
+                        .WithMany()
+                        .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.NoAction)
+                        .IsRequired();
+
+                    b.HasOne("Dashboard.Tracking.Run", null)
+                        .WithMany("Outputs")
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.RunTag", b =>
                 {
                     b.HasOne("Dashboard.Tracking.Run", null)
@@ -452,11 +725,24 @@ namespace Dashboard.Data.Migrations.Sqlite
                     b.Navigation("Tags");
                 });
 
+            modelBuilder.Entity("Dashboard.Tracking.LoggedModel", b =>
+                {
+                    b.Navigation("Metrics");
+
+                    b.Navigation("Params");
+
+                    b.Navigation("Tags");
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Run", b =>
                 {
                     b.Navigation("Inputs");
 
                     b.Navigation("LatestMetrics");
+
+                    b.Navigation("ModelInputs");
+
+                    b.Navigation("Outputs");
 
                     b.Navigation("Params");
 
