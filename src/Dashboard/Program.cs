@@ -23,6 +23,8 @@ builder.Services.AddSingleton<RunService>();
 builder.Services.AddSingleton<MetricService>();
 builder.Services.AddSingleton<RunSearchService>();
 builder.Services.AddSingleton<ExperimentSearchService>();
+builder.Services.AddSingleton<LoggedModelService>();
+builder.Services.AddSingleton<LoggedModelSearchService>();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 
 var app = builder.Build();

@@ -17,6 +17,9 @@ public readonly record struct MetricRow(string Key, double Value, long Timestamp
         : !IsNaN && Value > other.Value;
 }
 
+/// <summary>A point recorded for a logged model, with the dataset it was measured on.</summary>
+public readonly record struct ModelMetricRow(string ModelId, MetricRow Metric, string? DatasetName, string? DatasetDigest);
+
 /// <summary>
 /// The bulk write path of log-batch: one multi-row statement per kind instead of an INSERT round-trip per
 /// metric. The provider differences (upsert syntax, identifier quoting, parameter limits) live here.
@@ -166,6 +169,66 @@ public static class TrackingSql
         long experimentId, IReadOnlyList<KeyValuePair<string, string>> rows, CancellationToken ct) =>
         await WriteKeyValuesAsync(connection, tx, provider, "experiment_tags", "experiment_id", experimentId, rows, update: true, ct);
 
+    /// <summary>Sets logged-model tags, replacing the value of keys that exist.</summary>
+    public static async Task UpsertLoggedModelTagsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        string modelId, IReadOnlyList<KeyValuePair<string, string>> rows, CancellationToken ct) =>
+        await WriteKeyValuesAsync(connection, tx, provider, "logged_model_tags", "model_id", modelId, rows, update: true, ct);
+
+    /// <summary>
+    /// Records metric points for logged models (log-batch's metrics that carry a <c>model_id</c>). An exact duplicate
+    /// point is ignored, NaN included, as for the run's own metrics.
+    /// </summary>
+    public static async Task InsertModelMetricsAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
+        string runId, long experimentId, IReadOnlyList<ModelMetricRow> rows, CancellationToken ct)
+    {
+        // One row per key of the table, in one order for every writer (see InLockOrder).
+        List<ModelMetricRow> ordered = [.. rows.GroupBy(r => (r.ModelId, r.Metric)).Select(g => g.First())
+            .OrderBy(r => r.ModelId, StringComparer.Ordinal).ThenBy(r => r.Metric.Key, StringComparer.Ordinal)
+            .ThenBy(r => r.Metric.Step).ThenBy(r => r.Metric.Timestamp).ThenBy(r => r.Metric.IsNaN).ThenBy(r => r.Metric.Value)];
+        const string Columns = "model_id, {0}, value, timestamp, step, is_nan, run_id, experiment_id, dataset_name, dataset_digest";
+        foreach (var chunk in Chunks(ordered, RowsPerStatement(provider, 10)))
+        {
+            await using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            var run = Add(cmd, runId);
+            var experiment = Add(cmd, experimentId);
+            var values = new StringBuilder(chunk.Count * 80);
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                var r = chunk[i];
+                values.Append(i == 0 ? "(" : ",(")
+                    .Append(Add(cmd, r.ModelId)).Append(',')
+                    .Append(Add(cmd, r.Metric.Key)).Append(',')
+                    .Append(Add(cmd, provider == DatabaseProvider.SqlServer ? SqlServerDashboardContext.Finite(r.Metric.Value) : r.Metric.Value)).Append(',')
+                    .Append(Add(cmd, r.Metric.Timestamp)).Append(',')
+                    .Append(Add(cmd, r.Metric.Step)).Append(',')
+                    .Append(Add(cmd, r.Metric.IsNaN)).Append(',')
+                    .Append(run).Append(',')
+                    .Append(experiment).Append(',')
+                    .Append(AddText(cmd, r.DatasetName)).Append(',')
+                    .Append(AddText(cmd, r.DatasetDigest)).Append(')');
+            }
+            var sql = new StringBuilder();
+            if (provider == DatabaseProvider.SqlServer)
+            {
+                var columns = string.Format(System.Globalization.CultureInfo.InvariantCulture, Columns, "[key]");
+                sql.Append("MERGE logged_model_metrics WITH (HOLDLOCK) AS t USING (VALUES ").Append(values)
+                    .Append(") AS s (").Append(columns).Append(") ON t.model_id = s.model_id AND t.[key] = s.[key] AND t.step = s.step ")
+                    .Append("AND t.timestamp = s.timestamp AND t.run_id = s.run_id AND t.value = s.value AND t.is_nan = s.is_nan ")
+                    .Append("WHEN NOT MATCHED THEN INSERT (").Append(columns).Append(") VALUES (")
+                    .Append(string.Join(", ", columns.Split(", ").Select(c => "s." + c))).Append(");");
+            }
+            else
+            {
+                sql.Append("INSERT INTO logged_model_metrics (")
+                    .Append(string.Format(System.Globalization.CultureInfo.InvariantCulture, Columns, "key"))
+                    .Append(") VALUES ").Append(values).Append(" ON CONFLICT DO NOTHING");
+            }
+            cmd.CommandText = sql.ToString();
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+
     /// <param name="owner">The value of <paramref name="ownerColumn"/>, the first column of the table's key (the run or experiment).</param>
     private static async Task<int> WriteKeyValuesAsync(DbConnection connection, DbTransaction? tx, DatabaseProvider provider,
         string table, string ownerColumn, object owner, IReadOnlyList<KeyValuePair<string, string>> rows, bool update, CancellationToken ct)
@@ -232,6 +295,14 @@ public static class TrackingSql
                 .Append(Add(cmd, r.Step)).Append(',')
                 .Append(Add(cmd, r.IsNaN)).Append(')');
         }
+    }
+
+    /// <summary>A text parameter that may be NULL (typed, so that every provider knows what the NULL is).</summary>
+    private static string AddText(DbCommand cmd, string? value)
+    {
+        var name = Add(cmd, (object?)value ?? DBNull.Value);
+        cmd.Parameters[name].DbType = System.Data.DbType.String;
+        return name;
     }
 
     private static string Add(DbCommand cmd, object value)

@@ -1,11 +1,12 @@
 namespace Dashboard.Search;
 
-/// <summary>What a search runs over; the two have different identifiers, keys and orders (MLflow's
-/// SearchUtils and SearchExperimentsUtils).</summary>
+/// <summary>What a search runs over; each has its own identifiers, keys and orders (MLflow's SearchUtils,
+/// SearchExperimentsUtils and search_logged_model_utils).</summary>
 public enum SearchScope
 {
     Runs,
     Experiments,
+    LoggedModels,
 }
 
 /// <summary>The kind of thing an identifier names: <c>metrics.x</c>, <c>params.x</c>, <c>tags.x</c>,

@@ -118,7 +118,7 @@ public static class FilterParser
 
             _s.SkipWhitespace();
             var value = ReadValue(entity, raw.Key, key, comparator.Value);
-            var canonical = entity == SearchEntity.Attribute ? SearchVocabulary.CanonicalAttribute(key) : key;
+            var canonical = entity == SearchEntity.Attribute ? SearchVocabulary.CanonicalAttribute(scope, key) : key;
             return new FilterTerm(entity, canonical, comparator.Value, value, start);
         }
 
@@ -200,7 +200,9 @@ public static class FilterParser
                 {
                     throw new SearchSyntaxException(WrongType(entity, rawKey, numeric, rawList, quoted: true), start);
                 }
-                if (entity == SearchEntity.Attribute && SearchVocabulary.CanonicalAttribute(key) != SearchVocabulary.RunIdAttribute)
+                // Runs take lists for run_id only; logged models for every string field (search_logged_model_utils).
+                if (scope == SearchScope.Runs && entity == SearchEntity.Attribute
+                    && SearchVocabulary.CanonicalAttribute(key) != SearchVocabulary.RunIdAttribute)
                 {
                     throw new SearchSyntaxException(
                         "Only the 'run_id' attribute supports comparison with a list of quoted string values.", start);

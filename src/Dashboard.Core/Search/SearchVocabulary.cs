@@ -46,6 +46,20 @@ internal static class SearchVocabulary
         "creation_time", "last_update_time",
     };
 
+    // MLflow's logged-model filter names any column of logged_models; the times also by their short aliases.
+    private static readonly HashSet<string> LoggedModelAttributes = new(StringComparer.Ordinal)
+    {
+        "model_id", "name", "artifact_location", "creation_timestamp_ms", "last_updated_timestamp_ms", "status",
+        "status_message", "model_type", "source_run_id", "creation_time", "creation_timestamp", "last_updated_timestamp",
+    };
+
+    private static readonly HashSet<string> LoggedModelNumericAttributes = new(StringComparer.Ordinal)
+    {
+        "creation_timestamp_ms", "last_updated_timestamp_ms", "creation_time", "creation_timestamp", "last_updated_timestamp",
+    };
+
+    public const string StatusAttribute = "status";
+
     private static readonly HashSet<string> DatasetKeys = new(StringComparer.Ordinal) { "name", "digest", "context" };
 
     // In the order the recorded MLflow 3.9 server printed them; a Python set's order changes from one process to the next.
@@ -58,9 +72,27 @@ internal static class SearchVocabulary
     private static readonly Comparator[] StringAttributeComparators =
         [Comparator.NotEqual, Comparator.Equal, Comparator.Like, Comparator.ILike, Comparator.In, Comparator.NotIn];
 
+    // search_logged_model_utils' tuples, in their order.
+    private static readonly Comparator[] LoggedModelNumericComparators =
+        [Comparator.Less, Comparator.LessOrEqual, Comparator.Greater, Comparator.GreaterOrEqual, Comparator.Equal, Comparator.NotEqual];
+
+    private static readonly Comparator[] LoggedModelStringComparators =
+        [Comparator.Equal, Comparator.NotEqual, Comparator.Like, Comparator.ILike, Comparator.In, Comparator.NotIn];
+
+    private static readonly Comparator[] LoggedModelStatusComparators =
+        [Comparator.Equal, Comparator.NotEqual, Comparator.In, Comparator.NotIn];
+
     /// <summary>Maps MLflow's entity words and their aliases; null when the word names none.</summary>
     public static SearchEntity? Entity(SearchScope scope, string word) => scope switch
     {
+        SearchScope.LoggedModels => word switch
+        {
+            "attributes" => SearchEntity.Attribute,
+            "metrics" => SearchEntity.Metric,
+            "params" => SearchEntity.Param,
+            "tags" => SearchEntity.Tag,
+            _ => null,
+        },
         SearchScope.Experiments => word switch
         {
             "attribute" => SearchEntity.Attribute,
@@ -78,12 +110,17 @@ internal static class SearchVocabulary
         },
     };
 
-    public static string InvalidEntity(SearchScope scope, string word) => scope == SearchScope.Experiments
-        ? $"Invalid entity type '{word}'. Valid entity types are ({string.Join(", ", ExperimentIdentifiers.Select(Quote))})"
-        : $"Invalid entity type '{word}'. Valid values are [{string.Join(", ", RunIdentifiers.Select(Quote))}]";
+    public static string InvalidEntity(SearchScope scope, string word) => scope switch
+    {
+        SearchScope.Experiments =>
+            $"Invalid entity type '{word}'. Valid entity types are ({string.Join(", ", ExperimentIdentifiers.Select(Quote))})",
+        SearchScope.LoggedModels => $"Invalid entity type: '{word}'. Expected one of ['attributes', 'metrics', 'params', 'tags'].",
+        _ => $"Invalid entity type '{word}'. Valid values are [{string.Join(", ", RunIdentifiers.Select(Quote))}]",
+    };
 
     public static bool IsAttribute(SearchScope scope, string key, bool forOrder) => (scope, forOrder) switch
     {
+        (SearchScope.LoggedModels, _) => LoggedModelAttributes.Contains(key),
         (SearchScope.Runs, false) => RunSearchAttributes.Contains(key),
         (SearchScope.Runs, true) => RunOrderAttributes.Contains(key),
         (_, false) => ExperimentSearchAttributes.Contains(key),
@@ -94,6 +131,7 @@ internal static class SearchVocabulary
     {
         var valid = (scope, forOrder) switch
         {
+            (SearchScope.LoggedModels, _) => LoggedModelAttributes,
             (SearchScope.Runs, false) => RunSearchAttributes,
             (SearchScope.Runs, true) => RunOrderAttributes,
             (_, false) => ExperimentSearchAttributes,
@@ -107,8 +145,25 @@ internal static class SearchVocabulary
     public static string InvalidDatasetKey(string key) =>
         $"Invalid dataset key '{key}' specified. Valid keys are '{PythonSet(DatasetKeys)}'";
 
-    public static bool IsNumericAttribute(SearchScope scope, string key) =>
-        scope == SearchScope.Runs ? RunNumericAttributes.Contains(key) : ExperimentNumericAttributes.Contains(key);
+    public static bool IsNumericAttribute(SearchScope scope, string key) => scope switch
+    {
+        SearchScope.Runs => RunNumericAttributes.Contains(key),
+        SearchScope.LoggedModels => LoggedModelNumericAttributes.Contains(key),
+        _ => ExperimentNumericAttributes.Contains(key),
+    };
+
+    /// <summary>Resolves the attribute aliases of a scope: the runs' (see the other overload) or the logged models'
+    /// (SqlLoggedModel.ALIASES).</summary>
+    public static string CanonicalAttribute(SearchScope scope, string key) => scope switch
+    {
+        SearchScope.LoggedModels => key switch
+        {
+            "creation_time" or "creation_timestamp" => "creation_timestamp_ms",
+            "last_updated_timestamp" => "last_updated_timestamp_ms",
+            _ => key,
+        },
+        _ => CanonicalAttribute(key),
+    };
 
     /// <summary>Resolves MLflow's attribute aliases (translate_key_alias).</summary>
     public static string CanonicalAttribute(string key) => key switch
@@ -118,7 +173,8 @@ internal static class SearchVocabulary
         _ => key,
     };
 
-    public static IReadOnlyList<Comparator> Comparators(SearchScope scope, SearchEntity entity, string key) => entity switch
+    public static IReadOnlyList<Comparator> Comparators(SearchScope scope, SearchEntity entity, string key) =>
+        scope == SearchScope.LoggedModels ? LoggedModelComparators(entity, key) : entity switch
     {
         SearchEntity.Metric => NumericComparators,
         SearchEntity.Param or SearchEntity.Tag => KeyValueComparators,
@@ -128,12 +184,26 @@ internal static class SearchVocabulary
         _ => scope == SearchScope.Experiments ? KeyValueComparators : StringAttributeComparators,
     };
 
+    private static Comparator[] LoggedModelComparators(SearchEntity entity, string key) => entity switch
+    {
+        SearchEntity.Metric => LoggedModelNumericComparators,
+        SearchEntity.Attribute when IsNumericAttribute(SearchScope.LoggedModels, key) => LoggedModelNumericComparators,
+        SearchEntity.Attribute when key == StatusAttribute => LoggedModelStatusComparators,
+        _ => LoggedModelStringComparators,
+    };
+
     /// <summary>
     /// MLflow's "Invalid comparator" message. MLflow leaves the closing quote off for metrics, tags, numeric
     /// attributes and datasets; the recorded reference server shows it for metrics, so the wording is kept as is.
     /// </summary>
     public static string InvalidComparator(SearchScope scope, SearchEntity entity, string key, string comparator)
     {
+        if (scope == SearchScope.LoggedModels)
+        {
+            // search_logged_model_utils lists the string operators whatever the identifier; this lists the ones it takes.
+            var ops = string.Join(", ", LoggedModelComparators(entity, key).Select(c => Quote(Text(c))));
+            return $"Invalid comparison operator for {EntityWord(entity)}.{key}: '{comparator}'. Expected one of ({ops}).";
+        }
         var valid = PythonSet(Comparators(scope, entity, key).Select(Text));
         var closingQuote = entity is SearchEntity.Param || (entity is SearchEntity.Attribute && !IsNumericAttribute(scope, key));
         return $"Invalid comparator '{comparator}' not one of '{valid}" + (closingQuote ? "'" : "");

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Dashboard.Tracking;
 
 /// <summary>
-/// Fills params, tags, latest metrics and dataset inputs of already loaded runs: one query per kind for the
+/// Fills params, tags, latest metrics, dataset and model inputs and model outputs of already loaded runs: one query per kind for the
 /// whole page, never one per run, and no cartesian product.
 /// </summary>
 public static class RunLoader
@@ -39,6 +39,14 @@ public static class RunLoader
             foreach (var i in inputs)
             {
                 byId[i.RunId].Inputs.Add(i);
+            }
+            foreach (var m in await db.RunModelInputs.AsNoTracking().Where(m => chunk.Contains(m.RunId)).ToListAsync(ct))
+            {
+                byId[m.RunId].ModelInputs.Add(m);
+            }
+            foreach (var o in await db.RunOutputs.AsNoTracking().Where(o => chunk.Contains(o.RunId)).ToListAsync(ct))
+            {
+                byId[o.RunId].Outputs.Add(o);
             }
         }
     }

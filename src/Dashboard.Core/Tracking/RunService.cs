@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json.Nodes;
 using Dashboard.Data;
 using Dashboard.Errors;
 using Microsoft.EntityFrameworkCore;
@@ -162,6 +163,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         TrackingValidation.BatchLimits(metrics.Count, @params.Count, tags.Count);
 
         var metricRows = new List<MetricRow>(metrics.Count);
+        List<ModelMetricRow>? modelRows = null;
         for (var i = 0; i < metrics.Count; i++)
         {
             var m = metrics[i];
@@ -180,7 +182,15 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
                 throw MlflowException.Missing(TrackingValidation.Join(path, "timestamp"));
             }
             TrackingValidation.Metric(m.Key, m.Value.Value, m.Timestamp.Value, path);
-            metricRows.Add(MetricRow.From(m.Key!, m.Value.Value, m.Timestamp.Value, m.Step ?? 0));
+            var row = MetricRow.From(m.Key!, m.Value.Value, m.Timestamp.Value, m.Step ?? 0);
+            metricRows.Add(row);
+            if (!string.IsNullOrEmpty(m.ModelId))
+            {
+                // MLflow 3 records the point for the logged model too (its data.metrics), with the dataset it was measured on.
+                TrackingValidation.Length(m.DatasetName, TrackingValidation.Join(path, "dataset_name"), TrackingValidation.MaxDatasetNameLength);
+                TrackingValidation.Length(m.DatasetDigest, TrackingValidation.Join(path, "dataset_digest"), TrackingValidation.MaxDatasetDigestLength);
+                (modelRows ??= []).Add(new ModelMetricRow(m.ModelId, row, NullIfEmpty(m.DatasetName), NullIfEmpty(m.DatasetDigest)));
+            }
         }
         var paramRows = new Dictionary<string, string>(StringComparer.Ordinal);
         var duplicates = new List<string>();
@@ -219,9 +229,9 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var connection = db.Database.GetDbConnection();
         var dbTx = tx.GetDbTransaction();
-        var stage = await db.Runs.Where(r => r.Id == id).Select(r => r.LifecycleStage).FirstOrDefaultAsync(ct)
+        var run = await db.Runs.Where(r => r.Id == id).Select(r => new { r.LifecycleStage, r.ExperimentId }).FirstOrDefaultAsync(ct)
             ?? throw NotFound(id);
-        EnsureActive(id, stage);
+        EnsureActive(id, run.LifecycleStage);
 
         if (paramRows.Count > 0)
         {
@@ -239,6 +249,119 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             await TrackingSql.InsertMetricsAsync(connection, dbTx, db.Provider, id, metricRows, ct);
             await TrackingSql.UpsertLatestMetricsAsync(connection, dbTx, db.Provider, id, LatestPerKey(metricRows), ct);
+        }
+        if (modelRows is not null)
+        {
+            await EnsureModelsExistAsync(db, modelRows.Select(r => r.ModelId), ct);
+            await TrackingSql.InsertModelMetricsAsync(connection, dbTx, db.Provider, id, run.ExperimentId, modelRows, ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    /// <summary>Refuses, with 404, a reference to a logged model that does not exist or was deleted.</summary>
+    private static async Task EnsureModelsExistAsync(DashboardDbContext db, IEnumerable<string> modelIds, CancellationToken ct)
+    {
+        var ids = modelIds.Distinct(StringComparer.Ordinal).ToList();
+        var found = await db.LoggedModels.Where(m => ids.Contains(m.Id) && m.LifecycleStage == LifecycleStage.Active)
+            .Select(m => m.Id).ToListAsync(ct);
+        if (ids.FirstOrDefault(i => !found.Contains(i)) is { } missing)
+        {
+            throw LoggedModelService.NotFound(missing);
+        }
+    }
+
+    /// <summary>
+    /// runs/log-model (MLflow 2 clients): appends the model's entry to the run's <c>mlflow.log-model.history</c>
+    /// tag. The tag is read, extended and written back only if nobody changed it meanwhile (else read again), so
+    /// concurrent models of one run all land in it.
+    /// </summary>
+    public async Task LogModelAsync(string? runId, string? modelJson, CancellationToken ct = default)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        var json = TrackingValidation.Required(modelJson, "model_json");
+        var entry = ModelHistory.Entry(json, time.GetUtcNow());
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var db = await dbs.CreateDbContextAsync(ct);
+            var stage = await db.Runs.Where(r => r.Id == id).Select(r => r.LifecycleStage).FirstOrDefaultAsync(ct)
+                ?? throw NotFound(id);
+            EnsureActive(id, stage);
+            var stored = await db.RunTags.Where(t => t.RunId == id && t.Key == ModelHistory.TagKey).Select(t => t.Value).FirstOrDefaultAsync(ct);
+            var value = ModelHistory.Append(stored, (JsonObject)entry.DeepClone(), id);
+            if (stored is not null)
+            {
+                if (await db.RunTags.Where(t => t.RunId == id && t.Key == ModelHistory.TagKey && t.Value == stored)
+                    .ExecuteUpdateAsync(s => s.SetProperty(t => t.Value, value), ct) == 1)
+                {
+                    return;
+                }
+            }
+            else
+            {
+                db.RunTags.Add(new RunTag { RunId = id, Key = ModelHistory.TagKey, Value = value });
+                try
+                {
+                    await db.SaveChangesAsync(ct);
+                    return;
+                }
+                catch (DbUpdateException)
+                {
+                    // Another model of the run created the tag first: read it again.
+                }
+            }
+            if (attempt >= 10)
+            {
+                throw new MlflowException(ErrorCode.TEMPORARILY_UNAVAILABLE, $"The tag '{ModelHistory.TagKey}' of run {id} changed concurrently; try again.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// runs/outputs (MLflow 3): the logged models a run produced, each at a step. Logging an output again is
+    /// harmless; a model that does not exist is refused.
+    /// </summary>
+    public async Task LogOutputsAsync(string? runId, IReadOnlyList<ModelOutputSpec>? models, CancellationToken ct = default)
+    {
+        var id = TrackingValidation.Required(runId, "run_id");
+        models ??= [];
+        if (models.Count > TrackingValidation.MaxDatasetsPerBatch)
+        {
+            throw MlflowException.InvalidParameter(
+                $"A request can contain at most {TrackingValidation.MaxDatasetsPerBatch} model outputs. Got {models.Count}.");
+        }
+        var outputs = new List<RunOutput>(models.Count);
+        for (var i = 0; i < models.Count; i++)
+        {
+            var modelId = TrackingValidation.Required(models[i].ModelId, $"models[{i}].model_id");
+            outputs.Add(new RunOutput { RunId = id, ModelId = modelId, Step = models[i].Step ?? 0 });
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var stage = await db.Runs.Where(r => r.Id == id).Select(r => r.LifecycleStage).FirstOrDefaultAsync(ct) ?? throw NotFound(id);
+        EnsureActive(id, stage);
+        if (outputs.Count == 0)
+        {
+            return;
+        }
+        await EnsureModelsExistAsync(db, outputs.Select(o => o.ModelId), ct);
+        var stored = await db.RunOutputs.AsNoTracking().Where(o => o.RunId == id).Select(o => new { o.ModelId, o.Step }).ToListAsync(ct);
+        var fresh = outputs.DistinctBy(o => (o.ModelId, o.Step)).Where(o => !stored.Any(s => s.ModelId == o.ModelId && s.Step == o.Step)).ToList();
+        db.RunOutputs.AddRange(fresh);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent request logged the same output: what it stored is what was asked for.
+            db.ChangeTracker.Clear();
+            var now = await db.RunOutputs.AsNoTracking().Where(o => o.RunId == id).Select(o => new { o.ModelId, o.Step }).ToListAsync(ct);
+            if (!fresh.All(o => now.Any(s => s.ModelId == o.ModelId && s.Step == o.Step)))
+            {
+                throw;
+            }
         }
         await tx.CommitAsync(ct);
     }
@@ -305,12 +428,22 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
     }
 
     /// <summary>
-    /// log-inputs: datasets are unique per experiment by (name, digest) and reused; a run links a dataset once.
+    /// log-inputs: datasets are unique per experiment by (name, digest) and reused; a run links a dataset once, and a
+    /// logged model (MLflow 3's model inputs) once.
     /// </summary>
-    public async Task LogInputsAsync(string? runId, IReadOnlyList<DatasetInputSpec>? datasets, CancellationToken ct = default)
+    public async Task LogInputsAsync(string? runId, IReadOnlyList<DatasetInputSpec>? datasets,
+        IReadOnlyList<ModelInputSpec>? models = null, CancellationToken ct = default)
     {
         var id = TrackingValidation.Required(runId, "run_id");
         datasets ??= [];
+        models ??= [];
+        if (models.Count > TrackingValidation.MaxDatasetsPerBatch)
+        {
+            throw MlflowException.InvalidParameter(
+                $"A request can contain at most {TrackingValidation.MaxDatasetsPerBatch} model inputs. Got {models.Count}.");
+        }
+        var modelIds = models.Select((m, i) => TrackingValidation.Required(m.ModelId, $"models[{i}].model_id"))
+            .Distinct(StringComparer.Ordinal).ToList();
         if (datasets.Count > TrackingValidation.MaxDatasetsPerBatch)
         {
             throw MlflowException.InvalidParameter(
@@ -330,6 +463,11 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             var datasetId = await FindOrAddDatasetAsync(db, run.ExperimentId, input.Dataset!, ct);
             await LinkInputAsync(db, id, datasetId, input.Tags ?? [], ct);
+        }
+        if (modelIds.Count > 0)
+        {
+            await EnsureModelsExistAsync(db, modelIds, ct);
+            await LinkModelInputsAsync(db, id, modelIds, ct);
         }
         await tx.CommitAsync(ct);
     }
@@ -399,6 +537,31 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             db.ChangeTracker.Clear();
             if (!await LinkedAsync())
+            {
+                throw;
+            }
+        }
+    }
+
+    private static async Task LinkModelInputsAsync(DashboardDbContext db, string runId, List<string> modelIds, CancellationToken ct)
+    {
+        var stored = await db.RunModelInputs.AsNoTracking().Where(i => i.RunId == runId && modelIds.Contains(i.ModelId))
+            .Select(i => i.ModelId).ToListAsync(ct);
+        var fresh = modelIds.Where(m => !stored.Contains(m)).ToList();
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+        db.RunModelInputs.AddRange(fresh.Select(m => new RunModelInput { RunId = runId, ModelId = m }));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            var now = await db.RunModelInputs.AsNoTracking().Where(i => i.RunId == runId && fresh.Contains(i.ModelId)).CountAsync(ct);
+            if (now < fresh.Count)
             {
                 throw;
             }

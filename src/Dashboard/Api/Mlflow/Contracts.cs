@@ -45,10 +45,14 @@ public sealed record DatasetMessage(string Name, string Digest, string SourceTyp
 
 public sealed record DatasetInputMessage(IReadOnlyList<KeyValue> Tags, DatasetMessage Dataset);
 
-public sealed record RunInputsMessage(IReadOnlyList<DatasetInputMessage> DatasetInputs);
+public sealed record ModelInputMessage(string ModelId);
 
-/// <summary>MLflow 3's run outputs (logged models); filled by the model logging issue.</summary>
-public sealed record RunOutputsMessage;
+public sealed record RunInputsMessage(IReadOnlyList<DatasetInputMessage> DatasetInputs, IReadOnlyList<ModelInputMessage> ModelInputs);
+
+public sealed record ModelOutputMessage(string ModelId, long Step);
+
+/// <summary>MLflow 3's run outputs: the logged models the run produced (runs/outputs).</summary>
+public sealed record RunOutputsMessage(IReadOnlyList<ModelOutputMessage> ModelOutputs);
 
 public sealed record RunMessage(RunInfoMessage Info, RunDataMessage Data, RunInputsMessage Inputs, RunOutputsMessage Outputs);
 
@@ -70,8 +74,10 @@ public static class Wire
         new RunInputsMessage(r.Inputs.Where(i => i.Dataset is not null).Select(i => new DatasetInputMessage(
             i.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => new KeyValue(t.Key, t.Value)).ToList(),
             new DatasetMessage(i.Dataset!.Name, i.Dataset.Digest, i.Dataset.SourceType, i.Dataset.Source, i.Dataset.Schema, i.Dataset.Profile)))
-            .ToList()),
-        new RunOutputsMessage());
+            .ToList(),
+            r.ModelInputs.OrderBy(m => m.ModelId, StringComparer.Ordinal).Select(m => new ModelInputMessage(m.ModelId)).ToList()),
+        new RunOutputsMessage(r.Outputs.OrderBy(o => o.Step).ThenBy(o => o.ModelId, StringComparer.Ordinal)
+            .Select(o => new ModelOutputMessage(o.ModelId, o.Step)).ToList()));
 
     public static MetricMessage Metric(Metric m) => new(m.Key, m.IsNaN ? double.NaN : m.Value, m.Timestamp, m.Step);
 
@@ -94,11 +100,12 @@ public sealed record CreateRunRequest(string? ExperimentId, string? UserId, stri
 public sealed record RunIdRequest(string? RunId, string? RunUuid);
 public sealed record UpdateRunRequest(string? RunId, string? RunUuid, [property: JsonConverter(typeof(ProtoEnumConverter))] string? Status,
     long? EndTime, string? RunName);
-public sealed record LogMetricRequest(string? RunId, string? RunUuid, string? Key, double? Value, long? Timestamp, long? Step);
+public sealed record LogMetricRequest(string? RunId, string? RunUuid, string? Key, double? Value, long? Timestamp, long? Step,
+    string? ModelId = null, string? DatasetName = null, string? DatasetDigest = null);
 public sealed record KeyValueRunRequest(string? RunId, string? RunUuid, string? Key, string? Value);
 public sealed record DeleteTagRequest(string? RunId, string? Key);
 public sealed record LogBatchRequest(string? RunId, IReadOnlyList<MetricInput>? Metrics, IReadOnlyList<KeyValueInput>? Params, IReadOnlyList<KeyValueInput>? Tags);
-public sealed record LogInputsRequest(string? RunId, IReadOnlyList<DatasetInputSpec>? Datasets);
+public sealed record LogInputsRequest(string? RunId, IReadOnlyList<DatasetInputSpec>? Datasets, IReadOnlyList<ModelInputSpec>? Models = null);
 public sealed record SearchRunsRequest(IReadOnlyList<string>? ExperimentIds, string? Filter,
     [property: JsonConverter(typeof(ProtoEnumConverter))] string? RunViewType, int? MaxResults, IReadOnlyList<string>? OrderBy, string? PageToken);
 public sealed record GetMetricHistoryRequest(string? RunId, string? RunUuid, string? MetricKey, string? PageToken, int? MaxResults);

@@ -20,6 +20,7 @@ public static class MlflowApi
             api.MapExperimentEndpoints();
             api.MapRunEndpoints();
             api.MapMetricEndpoints();
+            api.MapLoggedModelEndpoints();
         }
         app.MapServerEndpoints();
         foreach (var root in new[] { "/api", "/ajax-api" })

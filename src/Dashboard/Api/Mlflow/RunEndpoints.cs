@@ -64,8 +64,8 @@ public static class RunEndpoints
     public static async Task<IResult> LogMetric(HttpContext http, RunService runs)
     {
         var req = await MlflowRequest.ReadAsync<LogMetricRequest>(http);
-        await runs.LogMetricAsync(RunId(req.RunId, req.RunUuid), new MetricInput(req.Key, req.Value, req.Timestamp, req.Step),
-            http.RequestAborted);
+        await runs.LogMetricAsync(RunId(req.RunId, req.RunUuid),
+            new MetricInput(req.Key, req.Value, req.Timestamp, req.Step, req.ModelId, req.DatasetName, req.DatasetDigest), http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
 
@@ -101,7 +101,7 @@ public static class RunEndpoints
     public static async Task<IResult> LogInputs(HttpContext http, RunService runs)
     {
         var req = await MlflowRequest.ReadAsync<LogInputsRequest>(http);
-        await runs.LogInputsAsync(req.RunId, req.Datasets, http.RequestAborted);
+        await runs.LogInputsAsync(req.RunId, req.Datasets, req.Models, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
 
