@@ -54,10 +54,10 @@ public class LoggingContractTests(SharedServers servers)
         var runId = await RunAsync(server);
 
         (await server.PostAsync($"{Mlflow}/runs/log-metric", $$"""
-            {"run_id": {{J(runId)}}, "key": "m", "value": 1, "timestamp": 1, "model_id": "m-1", "dataset_name": "d", "dataset_digest": "x"}
+            {"run_id": {{J(runId)}}, "key": "m", "value": 1, "timestamp": 1, "dataset_name": "d", "dataset_digest": "x", "future": true}
             """)).ShouldBeOk();
         (await LogBatchAsync(server, runId, $$$"""
-            [{"key": "m", "value": 2, "timestamp": 2, "step": 1, "run_id": {{{J(runId)}}}, "model_id": "m-1", "future": {"nested": [1]}}]
+            [{"key": "m", "value": 2, "timestamp": 2, "step": 1, "run_id": {{{J(runId)}}}, "future": {"nested": [1]}}]
             """)).ShouldBeOk();
 
         (await HistoryAsync(server, runId, "m")).Count.ShouldBe(2);

@@ -24,8 +24,17 @@ public static class Shapes
     public const string Run = $$$"""
         {"info": {{{RunInfo}}},
          "data": {"metrics?": [{{{Metric}}}], "params?": [{{{KeyValue}}}], "tags?": [{{{KeyValue}}}]},
-         "inputs": {"dataset_inputs?": [{"tags?": [{{{KeyValue}}}], "dataset": {{{Dataset}}}}]},
+         "inputs": {"dataset_inputs?": [{"tags?": [{{{KeyValue}}}], "dataset": {{{Dataset}}}}], "model_inputs?": [{"model_id": "string"}]},
          "outputs": {"model_outputs?": [{"model_id": "string", "step": "number"}]}}
+        """;
+
+    public const string LoggedModel = $$$"""
+        {"info": {"model_id": "string", "experiment_id": "string", "name": "string", "creation_timestamp_ms": "number",
+                  "last_updated_timestamp_ms": "number", "artifact_uri": "string", "status": "string", "model_type": "string",
+                  "source_run_id": "string", "tags?": [{{{KeyValue}}}]},
+         "data": {"params?": [{{{KeyValue}}}],
+                  "metrics?": [{"key": "string", "value": "double", "timestamp": "number", "step": "number",
+                                "dataset_name?": "string", "dataset_digest?": "string", "model_id": "string", "run_id": "string"}]}}
         """;
 
     public const string Error = """{"error_code": "string", "message": "string"}""";
