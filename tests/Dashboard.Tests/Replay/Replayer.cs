@@ -9,13 +9,14 @@ namespace Dashboard.Tests.Replay;
 
 /// <summary>
 /// Sends recorded requests to a Dashboard server, with the ids the reference server generated (experiment ids, run
-/// ids, page tokens) replaced by the ones this server answered, and compares each answer with the recorded one:
+/// ids, logged model ids, page tokens) replaced by the ones this server answered, and compares each answer with the recorded one:
 /// status, error code and message, field names, JSON kinds and every value that does not depend on time or chance.
 /// </summary>
 public sealed class Replayer(DashboardServer server)
 {
     /// <summary>Values that the server makes up (clock times, opaque tokens): compared by JSON kind only.</summary>
-    private static readonly HashSet<string> KindOnly = ["creation_time", "last_update_time", "next_page_token"];
+    private static readonly HashSet<string> KindOnly =
+        ["creation_time", "last_update_time", "next_page_token", "creation_timestamp_ms", "last_updated_timestamp_ms"];
 
     /// <summary>
     /// Messages that MLflow 3 writes and MLflow 2.17 leaves out when empty. Clients ignore unknown fields, so this
@@ -23,22 +24,16 @@ public sealed class Replayer(DashboardServer server)
     /// </summary>
     private static readonly HashSet<string> NewerEmptyMessages = ["inputs", "outputs"];
 
-    /// <summary>
-    /// A run's outputs list the logged models that runs/outputs attached; that RPC (and logged-models) is out of
-    /// this replay, so the content of <c>outputs</c> is not compared.
-    /// </summary>
-    private const string Outputs = "outputs";
-
-    /// <summary>Run tags written by RPCs out of this replay: runs/log-model writes mlflow.log-model.history.</summary>
-    private static readonly HashSet<string> TagsOfSkippedRpcs = ["mlflow.log-model.history"];
-
     private readonly Dictionary<string, string> _runs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _experiments = new(StringComparer.Ordinal) { ["0"] = "0" };
     private readonly Dictionary<string, string> _pageTokens = new(StringComparer.Ordinal);
 
     /// <summary>Replays one exchange; answers the differences found (none when the answer matches).</summary>
-    public async Task<List<string>> StepAsync(Exchange exchange, bool compareMessage = true)
+    /// <param name="ignoredTags">Tags left out of the comparison on both sides: written by an RPC this replay skips.</param>
+    public async Task<List<string>> StepAsync(Exchange exchange, bool compareMessage = true, IReadOnlySet<string>? ignoredTags = null)
     {
+        _ignoredTags = ignoredTags ?? new HashSet<string>();
         var reply = await SendAsync(exchange);
         var diffs = new List<string>();
         if ((int)reply.Status != exchange.Status)
@@ -63,7 +58,7 @@ public sealed class Replayer(DashboardServer server)
         }
         else
         {
-            Compare(expected, reply.Json, "$", field: null, diffs);
+            Compare(expected, WithoutIgnoredTags(reply.Json), "$", field: null, diffs);
         }
         return diffs;
     }
@@ -72,7 +67,8 @@ public sealed class Replayer(DashboardServer server)
     {
         var query = string.Join("&", exchange.Query.Select(p =>
             $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(MapRequestValue(p.Key, p.Value))}"));
-        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), exchange.Path + (query.Length > 0 ? "?" + query : ""));
+        // Logged model ids travel in paths (logged-models/{model_id}).
+        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), MapIds(exchange.Path) + (query.Length > 0 ? "?" + query : ""));
         if (exchange.RequestJson is not null)
         {
             var body = MapRequest(exchange.RequestJson, field: null);
@@ -100,15 +96,18 @@ public sealed class Replayer(DashboardServer server)
     {
         "experiment_id" or "experiment_ids" => _experiments.GetValueOrDefault(value, value),
         "page_token" => _pageTokens.GetValueOrDefault(value, value),
-        // Run ids also travel inside filter strings ("attributes.run_id IN ('...')", "tags.mlflow.parentRunId = '...'").
-        _ => MapRunIds(value),
+        // Run and model ids also travel inside strings: filters ("attributes.run_id IN ('...')"), model JSON.
+        _ => MapIds(value),
     };
 
-    private string MapRunIds(string value)
+    private string MapIds(string value)
     {
-        foreach (var (recorded, ours) in _runs)
+        foreach (var ids in new[] { _runs, _models })
         {
-            value = value.Replace(recorded, ours, StringComparison.Ordinal);
+            foreach (var (recorded, ours) in ids)
+            {
+                value = value.Replace(recorded, ours, StringComparison.Ordinal);
+            }
         }
         return value;
     }
@@ -128,14 +127,58 @@ public sealed class Replayer(DashboardServer server)
         {
             _runs[exchange.ResponseJson["run"]!["info"]!["run_id"]!.GetValue<string>()] = reply.Json["run"]!["info"]!["run_id"]!.GetValue<string>();
         }
+        if (exchange.Method == "POST" && exchange.Path.EndsWith("/logged-models", StringComparison.Ordinal))
+        {
+            _models[exchange.ResponseJson["model"]!["info"]!["model_id"]!.GetValue<string>()] = reply.Json["model"]!["info"]!["model_id"]!.GetValue<string>();
+        }
         if (exchange.ResponseJson["next_page_token"] is JsonValue recorded && reply.Json["next_page_token"] is JsonValue ours)
         {
             _pageTokens[recorded.GetValue<string>()] = ours.GetValue<string>();
         }
     }
 
+    private IReadOnlySet<string> _ignoredTags = new HashSet<string>();
+
+    /// <summary>This server's answer without the tags left out of this exchange's comparison.</summary>
+    private JsonNode? WithoutIgnoredTags(JsonNode? node)
+    {
+        if (_ignoredTags.Count == 0)
+        {
+            return node;
+        }
+        var copy = node?.DeepClone();
+        Strip(copy, field: null);
+        return copy;
+
+        void Strip(JsonNode? n, string? field)
+        {
+            switch (n)
+            {
+                case JsonObject obj:
+                    foreach (var (name, value) in obj.ToList())
+                    {
+                        Strip(value, name);
+                    }
+                    break;
+                case JsonArray array:
+                    foreach (var item in array.ToList())
+                    {
+                        if (field == "tags" && item?["key"]?.GetValue<string>() is { } key && _ignoredTags.Contains(key))
+                        {
+                            array.Remove(item);
+                        }
+                        else
+                        {
+                            Strip(item, field);
+                        }
+                    }
+                    break;
+            }
+        }
+    }
+
     /// <summary>
-    /// The recorded answer as this server should write it: ids mapped, tags of skipped RPCs dropped, and the
+    /// The recorded answer as this server should write it: ids mapped, tags left out of the comparison dropped, and the
     /// infinities that MLflow's SQL store clamps to ±1.7976931348623157e308 written as "Infinity"/"-Infinity"
     /// (DESIGN: NaN and infinities travel as strings; this server keeps them).
     /// </summary>
@@ -154,7 +197,7 @@ public sealed class Replayer(DashboardServer server)
                 var items = new JsonArray();
                 foreach (var item in array)
                 {
-                    if (field == "tags" && item?["key"]?.GetValue<string>() is { } key && TagsOfSkippedRpcs.Contains(key))
+                    if (field == "tags" && item?["key"]?.GetValue<string>() is { } key && _ignoredTags.Contains(key))
                     {
                         continue;
                     }
@@ -188,7 +231,7 @@ public sealed class Replayer(DashboardServer server)
                 }
             }
         }
-        return MapRunIds(value);
+        return MapIds(value);
     }
 
     private static void CompareError(JsonNode expected, JsonNode actual, bool compareMessage, List<string> diffs)
@@ -246,7 +289,7 @@ public sealed class Replayer(DashboardServer server)
                     {
                         diffs.Add($"{path}.{name}: missing");
                     }
-                    else if (name != Outputs)
+                    else
                     {
                         Compare(value, actualValue, $"{path}.{name}", name, diffs);
                     }
