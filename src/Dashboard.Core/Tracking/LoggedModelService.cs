@@ -152,8 +152,8 @@ public sealed class LoggedModelService(IDbContextFactory<DashboardDbContext> dbs
             var stored = await db.LoggedModelParams.AsNoTracking().Where(p => p.ModelId == id && keys.Contains(p.Key)).ToListAsync(ct);
             foreach (var p in stored)
             {
-                var value = rows.First(r => r.Key == p.Key).Value;
-                if (value != p.Value)
+                var value = rows.FirstOrDefault(r => r.Key == p.Key).Value;
+                if (value is not null && value != p.Value)
                 {
                     throw MlflowException.InvalidParameter(
                         $"Changing param values is not allowed. Param with key='{p.Key}' was already logged with value='{p.Value}' " +
