@@ -74,9 +74,7 @@ public sealed class LoggedModelSearchService(IDbContextFactory<DashboardDbContex
         {
             throw MlflowException.InvalidParameter($"Invalid order_by: {request.OrderBy.Count} clauses, more than the {OrderByParser.MaxTerms} allowed.");
         }
-        var filter = FilterParser.Parse(request.Filter, SearchScope.LoggedModels);
-        var statuses = StatusValues(filter);
-        var order = request.OrderBy.Select(ParseOrder).ToList();
+        var (filter, statuses, order) = Parse(request);
         var experimentIds = request.ExperimentIds.Distinct().ToList();
         var queryHash = PageToken.QueryHash(SearchScope.LoggedModels, experimentIds, Describe(request.Filter, request.Datasets),
             order.Select(o => o.ToString()).ToList(), ViewType.ActiveOnly);
@@ -88,9 +86,8 @@ public sealed class LoggedModelSearchService(IDbContextFactory<DashboardDbContex
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var query = new Query(db, request.Datasets, statuses);
         // One more than asked tells whether another page exists: MLflow returns no token after the last page.
-        var models = await query.Ordered(query.Filtered(experimentIds, filter), order)
+        var models = await Query(db, request, (filter, statuses, order))
             .Skip((int)offset).Take(take + 1).AsNoTracking().ToListAsync(ct);
         string? next = null;
         if (models.Count > take)
@@ -100,6 +97,23 @@ public sealed class LoggedModelSearchService(IDbContextFactory<DashboardDbContex
         }
         await LoggedModelService.LoadDataAsync(db, models, ct);
         return new SearchPage<LoggedModel>(models, next);
+    }
+
+    private static (Filter Filter, Dictionary<FilterTerm, FilterValue> Statuses, List<OrderKey> Order) Parse(LoggedModelSearchRequest request)
+    {
+        var filter = FilterParser.Parse(request.Filter, SearchScope.LoggedModels);
+        return (filter, StatusValues(filter), request.OrderBy.Select(ParseOrder).ToList());
+    }
+
+    /// <summary>The filtered and ordered models of a request as one query, for tests that translate it without a server.</summary>
+    internal static IQueryable<LoggedModel> Query(DashboardDbContext db, LoggedModelSearchRequest request) =>
+        Query(db, request, Parse(request));
+
+    private static IQueryable<LoggedModel> Query(DashboardDbContext db, LoggedModelSearchRequest request,
+        (Filter Filter, Dictionary<FilterTerm, FilterValue> Statuses, List<OrderKey> Order) parsed)
+    {
+        var query = new QueryBuilder(db, request.Datasets, parsed.Statuses);
+        return query.Ordered(query.Filtered(request.ExperimentIds.Distinct().ToList(), parsed.Filter), parsed.Order);
     }
 
     /// <summary>The statuses a filter names, mapped to the stored names (MLflow: "Unknown model status in filter").</summary>
@@ -172,7 +186,7 @@ public sealed class LoggedModelSearchService(IDbContextFactory<DashboardDbContex
     private static string Describe(string? filter, IReadOnlyList<LoggedModelDatasetFilter> datasets) =>
         (filter ?? "").Trim() + "\u0001" + string.Join("\u0002", datasets.Select(d => $"{d.DatasetName}\u0003{d.DatasetDigest}"));
 
-    private sealed class Query(DashboardDbContext db, IReadOnlyList<LoggedModelDatasetFilter> datasets,
+    private sealed class QueryBuilder(DashboardDbContext db, IReadOnlyList<LoggedModelDatasetFilter> datasets,
         Dictionary<FilterTerm, FilterValue> statuses)
     {
         private readonly DatabaseProvider _provider = db.Provider;

@@ -42,6 +42,34 @@ public class SqlTranslationTests
 
     [Theory]
     [MemberData(nameof(AllProviders))]
+    public void Translates_every_logged_model_search_shape(DatabaseProvider provider)
+    {
+        using var db = Context(provider);
+        string[] filters =
+        [
+            "",
+            "metrics.acc > 0.5 and metrics.loss != 1 and params.lr = '0.1' and params.opt IN ('a', 'b') and tags.t ILIKE 'x%'",
+            "name LIKE 'm%' and status IN ('READY', 'FAILED') and model_type != 'x' and source_run_id NOT IN ('r')",
+            "creation_time > 5 and last_updated_timestamp_ms <= 9.5 and model_id = 'm-1' and artifact_location ILIKE '%a%'",
+        ];
+        LoggedModelOrder[][] orders =
+        [
+            [],
+            [new("metrics.acc", false, "test", "d1"), new("name")],
+            [new("metrics.`val loss`"), new("creation_timestamp", false), new("model_id")],
+            [new("status"), new("model_type", false), new("experiment_id"), new("last_updated_timestamp_ms")],
+        ];
+        LoggedModelDatasetFilter[][] datasets = [[], [new("test", null), new("train", "d2")]];
+        for (var i = 0; i < filters.Length; i++)
+        {
+            var request = new LoggedModelSearchRequest([1, 2], filters[i], datasets[i % 2], 50, orders[i], null);
+            Should.NotThrow(() => LoggedModelSearchService.Query(db, request).Skip(10).Take(51).ToQueryString(),
+                $"{provider}: {filters[i]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(AllProviders))]
     public void Translates_every_run_search_shape(DatabaseProvider provider)
     {
         using var db = Context(provider);
