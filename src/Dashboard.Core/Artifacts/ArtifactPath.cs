@@ -62,6 +62,28 @@ public readonly record struct ArtifactPath
             ? path
             : throw MlflowException.InvalidParameter($"Invalid path in parameter '{parameter}': {problem}");
 
+    /// <summary>
+    /// <see cref="Parse"/> for a path that names a file (an upload): not the root, and no trailing '/'.
+    /// </summary>
+    public static ArtifactPath ParseFile(string? raw, string parameter)
+    {
+        var path = Parse(raw, parameter);
+        if (path.IsRoot || Decode(raw!)!.EndsWith('/'))
+        {
+            throw MlflowException.InvalidParameter(
+                $"Invalid path in parameter '{parameter}': a file path needs a name after its last '/'.");
+        }
+        return path;
+    }
+
+    /// <summary>
+    /// Whether a raw URL path has a "." or ".." segment in any encoding (or cannot be decoded). Servers resolve
+    /// such segments before routing ("a/../b" becomes "b"); a path that had them is refused rather than resolved.
+    /// </summary>
+    public static bool HasDotSegment(string raw) =>
+        (raw.Length > MaxRawLength ? null : Decode(raw)) is not { } decoded
+        || decoded.Split('/', '\\').Any(segment => segment is "." or "..");
+
     /// <summary>The rules of <see cref="Parse"/> without an exception; <paramref name="problem"/> says what is wrong.</summary>
     public static bool TryParse(string? raw, out ArtifactPath path, out string? problem)
     {

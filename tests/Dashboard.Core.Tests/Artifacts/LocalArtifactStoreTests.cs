@@ -1,4 +1,5 @@
 using Dashboard.Artifacts;
+using Dashboard.Core.Tests.Support;
 using Dashboard.Errors;
 
 namespace Dashboard.Core.Tests.Artifacts;

@@ -21,6 +21,7 @@ public static class MlflowApi
             api.MapRunEndpoints();
             api.MapMetricEndpoints();
         }
+        app.MapArtifactEndpoints();
         app.MapServerEndpoints();
         foreach (var root in new[] { "/api", "/ajax-api" })
         {
