@@ -398,6 +398,139 @@ public class ArtifactContractTests(SharedServers servers)
         reply.Message.ShouldBe("Artifact location cannot be a runs:/ URI. Given: 'runs:/abc/model'");
     }
 
+    // Path safety: every case of MLflow's CVE list in every place a path travels (URL path, ?path=, artifact_location).
+
+    public static TheoryData<DatabaseProvider, string> UnsafePaths
+    {
+        get
+        {
+            var data = new TheoryData<DatabaseProvider, string>();
+            foreach (var provider in TestDatabase.Providers)
+            {
+                foreach (var template in new[]
+                {
+                    "../{m}", "a/../../{m}", "x/../../../../../../../../tmp/{m}", "./{m}", "a/./../{m}",
+                    "%2e%2e/{m}", "%2E%2E%2F{m}", "..%2f{m}", ".%2e/{m}", "%2e%2e%2f%2e%2e%2f{m}",
+                    "%252e%252e%252f{m}", "%25252e%25252e%25252f{m}", "%2525252e%2525252e%2525252f{m}",
+                    "..%5c{m}", "..%255c{m}", "a%5c..%5c..%5c{m}",
+                    "/{m}", "%2f{m}", "%2ftmp%2f{m}", "%252ftmp%252f{m}",
+                    "C:/{m}", "C:%5c{m}", "c:{m}",
+                    "file:///tmp/{m}", "file:/tmp/{m}", "file%3A%2F%2F%2Ftmp%2F{m}", "runs:/0123/{m}", "s3://bucket/{m}",
+                    "http://127.0.0.1:9/{m}",
+                    "a%23/../../{m}", "{m}%23.txt", "{m}%2523.txt", "a;/../../{m}", "{m}%3Bx=1", "{m}%3F.txt",
+                    "{m}%00.txt", "{m}%2500.txt", "{m}%0a.txt", "{m}%0d%0aX-Injected:%201",
+                    "a//{m}", "{m}/CON", "{m}/nul.txt", "{m}.", "{m}%20",
+                    "{m}/" + new string('x', 256), "{m}/" + string.Join('/', Enumerable.Repeat(new string('x', 200), 6)),
+                })
+                {
+                    data.Add(provider, template);
+                }
+            }
+            return data;
+        }
+    }
+
+    [Theory, MemberData(nameof(UnsafePaths))]
+    public async Task Refuses_an_unsafe_path_wherever_it_is_given_and_writes_nothing_outside_the_root(DatabaseProvider provider, string template)
+    {
+        var server = await servers.GetAsync(provider);
+        var runId = await RunAsync(server);
+        var marker = $"escape-{Guid.NewGuid():N}";
+        var payload = template.Replace("{m}", marker, StringComparison.Ordinal);
+        var escaped = Uri.EscapeDataString(payload);
+        // Where a one-level traversal from the root lands: a file to read and to (fail to) overwrite.
+        var planted = Path.Join(server.ArtifactSandbox, marker);
+        await File.WriteAllTextAsync(planted, "planted outside the root", Ct);
+        var replies = new List<(string Where, Reply Reply)>();
+
+        try
+        {
+            foreach (var prefix in new[] { "/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts" })
+            {
+                replies.Add(("PUT", await SendRawAsync(server, HttpMethod.Put, $"{prefix}/artifacts/{payload}", new StringContent("pwned"))));
+                replies.Add(("GET", await SendRawAsync(server, HttpMethod.Get, $"{prefix}/artifacts/{payload}")));
+                replies.Add(("DELETE", await SendRawAsync(server, HttpMethod.Delete, $"{prefix}/artifacts/{payload}")));
+                replies.Add(("mpu", await SendRawAsync(server, HttpMethod.Post, $"{prefix}/mpu/create/{payload}", new StringContent("{}"))));
+                replies.Add(("?path= raw", await SendRawAsync(server, HttpMethod.Get, $"{prefix}/artifacts?path={payload}")));
+                replies.Add(("?path=", await SendRawAsync(server, HttpMethod.Get, $"{prefix}/artifacts?path={escaped}")));
+            }
+            replies.Add(("list raw", await SendRawAsync(server, HttpMethod.Get, $"{Mlflow}/artifacts/list?run_id={runId}&path={payload}")));
+            replies.Add(("list", await SendRawAsync(server, HttpMethod.Get, $"{Mlflow}/artifacts/list?run_id={runId}&path={escaped}")));
+            foreach (var location in new[] { "mlflow-artifacts:/" + payload, payload })
+            {
+                replies.Add(("artifact_location", await server.PostAsync($"{Mlflow}/experiments/create",
+                    $$"""{"name": {{J(Name())}}, "artifact_location": {{J(location)}}}""")));
+            }
+
+            foreach (var (where, reply) in replies)
+            {
+                reply.Status.ShouldBeOneOf([HttpStatusCode.BadRequest, HttpStatusCode.NotFound], $"{where}: {reply.Text}");
+                // Kestrel answers a NUL in a URL path itself, before any endpoint: a 400 without a body.
+                if (reply.Status == HttpStatusCode.BadRequest && reply.Text.Length > 0)
+                {
+                    reply.ErrorCode.ShouldBe("INVALID_PARAMETER_VALUE", $"{where}: {reply.Text}");
+                }
+                reply.Text.ShouldNotContain("planted outside", Case.Sensitive, where);
+                reply.Text.ShouldNotContain(server.ArtifactSandbox, Case.Sensitive, where);
+            }
+            (await File.ReadAllTextAsync(planted, Ct)).ShouldBe("planted outside the root");
+            // The root's folder holds the root (once the store has been used) and the planted file, nothing new.
+            Directory.EnumerateFileSystemEntries(server.ArtifactSandbox).Where(e => e != server.ArtifactRoot).ShouldBe([planted]);
+            File.Exists(Path.Join(Path.GetTempPath(), marker)).ShouldBeFalse();
+            Directory.Exists(Path.Join(Path.GetTempPath(), marker)).ShouldBeFalse();
+            EntriesNamed(server.ArtifactRoot, marker).ShouldBeEmpty();
+        }
+        finally
+        {
+            File.Delete(planted);
+        }
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Does_not_follow_a_symbolic_link_planted_in_the_root(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var dir = Folder();
+        (await PutAsync(server, $"{dir}/inside.txt", "x"u8.ToArray())).ShouldBeOk();
+        var outside = Directory.CreateDirectory(Path.Join(server.ArtifactSandbox, $"outside-{Guid.NewGuid():N}")).FullName;
+        await File.WriteAllTextAsync(Path.Join(outside, "secret.txt"), "outside the root", Ct);
+        Directory.CreateSymbolicLink(Path.Join(server.ArtifactRoot, dir, "link"), outside);
+
+        try
+        {
+            (await server.GetAsync($"{Artifacts}/{dir}/link/secret.txt")).ShouldFail(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+            (await PutAsync(server, $"{dir}/link/planted.txt", "x"u8.ToArray())).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+            (await PutAsync(server, $"{dir}/link/secret.txt", "x"u8.ToArray())).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+            (await DeleteAsync(server, $"{dir}/link")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+            (await ListAsync(server, $"{dir}/link")).Text.ShouldBe("{}");
+            (await ListAsync(server, dir)).Text.ShouldBe("""{"files":[{"path":"inside.txt","is_dir":false,"file_size":1}]}""");
+
+            Directory.EnumerateFileSystemEntries(outside).Select(Path.GetFileName).ShouldBe(["secret.txt"]);
+            (await File.ReadAllTextAsync(Path.Join(outside, "secret.txt"), Ct)).ShouldBe("outside the root");
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    /// <summary>Entries below <paramref name="folder"/> whose name contains <paramref name="part"/> (other tests may be deleting meanwhile).</summary>
+    private static List<string> EntriesNamed(string folder, string part)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return Directory.Exists(folder)
+                    ? [.. Directory.EnumerateFileSystemEntries(folder, $"*{part}*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })]
+                    : [];
+            }
+            catch (DirectoryNotFoundException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
     internal static string Folder() => $"tests/{Guid.NewGuid():N}";
 
     internal static async Task<Reply> PutAsync(DashboardServer server, string path, byte[] body, string contentType = "text/plain",
