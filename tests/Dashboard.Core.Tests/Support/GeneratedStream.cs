@@ -42,16 +42,47 @@ public sealed class GeneratedStream(
         {
             count = (int)Math.Min(count, Math.Max(1, failAfter - _position));
         }
-        for (var i = 0; i < count; i++)
+        var output = buffer[..count];
+        var i = 0;
+        // Eight bytes per step of xorshift64 (cheap, deterministic, not a pattern a store could shortcut); byte k of
+        // the stream is byte k % 8 of the state after step k / 8 + 1, whatever the sizes of the reads.
+        while (i < count && (_position + i) % 8 != 0)
         {
-            // xorshift64: cheap, deterministic, and not compressible into a pattern a store could shortcut.
-            _state ^= _state << 13;
-            _state ^= _state >> 7;
-            _state ^= _state << 17;
-            buffer[i] = (byte)_state;
+            output[i] = Byte(_position + i);
+            i++;
+        }
+        var whole = (count - i) / 8;
+        var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(output.Slice(i, whole * 8));
+        for (var w = 0; w < words.Length; w++)
+        {
+            words[w] = BitConverter.IsLittleEndian ? Next() : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(Next());
+        }
+        i += whole * 8;
+        while (i < count)
+        {
+            output[i] = Byte(_position + i);
+            i++;
         }
         _position += count;
         return count;
+    }
+
+    private ulong Next()
+    {
+        _state ^= _state << 13;
+        _state ^= _state >> 7;
+        _state ^= _state << 17;
+        return _state;
+    }
+
+    // A byte outside whole words: advances the state at the start of each word.
+    private byte Byte(long position)
+    {
+        if (position % 8 == 0)
+        {
+            Next();
+        }
+        return (byte)(_state >> (int)(position % 8 * 8));
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)

@@ -594,3 +594,85 @@ public class ArtifactContractTests(SharedServers servers)
         }
     }
 }
+
+[CollectionDefinition(ArtifactStreamingTests.RunsAlone, DisableParallelization = true)]
+public sealed class ArtifactStreamingRunsAlone;
+
+/// <summary>
+/// Memory stays flat while a large artifact goes up and down through the server. It runs alone (after the parallel
+/// tests) because it reads the process's allocation counter, and the server runs in this process.
+/// </summary>
+[Collection(RunsAlone)]
+public class ArtifactStreamingTests
+{
+    public const string RunsAlone = "Artifact streaming (runs alone: it measures the process's allocations)";
+
+    private const long Size = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// What the whole process (server and client) may allocate while 512 MB go up and 512 MB come down: 64 MB, an
+    /// eighth of the payload. Holding the file once, anywhere on the way, allocates at least 512 MB (a growing
+    /// MemoryStream about twice that). Streaming allocates the copy buffers (128 KB, pooled), Kestrel's and the
+    /// client's pooled socket blocks, and some bytes of bookkeeping per chunk: about 22 MB here for the whole 1 GB.
+    /// </summary>
+    private const long AllocationBudget = Size / 8;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Streams_512_MB_up_and_down_without_holding_them_in_memory()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var path = $"{ArtifactContractTests.Artifacts}/large/checkpoint.bin";
+        await UploadAsync(server, path, 1024 * 1024);
+        await DownloadAsync(server, path);
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        var workingSetBefore = process.WorkingSet64;
+        GC.Collect();
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+
+        await UploadAsync(server, path, Size);
+        var (length, hash) = await DownloadAsync(server, path);
+
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        process.Refresh();
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"allocated {allocated / 1024.0 / 1024:F1} MB for 2 x {Size / 1024 / 1024} MB; working set {workingSetBefore / 1024 / 1024} MB before, " +
+            $"{process.WorkingSet64 / 1024 / 1024} MB after");
+        length.ShouldBe(Size);
+        hash.ShouldBe(await ExpectedHashAsync());
+        allocated.ShouldBeLessThan(AllocationBudget);
+        new FileInfo(Path.Join(server.ArtifactRoot, "large", "checkpoint.bin")).Length.ShouldBe(Size);
+    }
+
+    private static async Task UploadAsync(DashboardServer server, string path, long size)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, path) { Content = new StreamContent(new GeneratedStream(size, seed: 42), 128 * 1024) };
+        request.Content.Headers.ContentLength = size;
+        using var response = await server.Client.SendAsync(request, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    private static async Task<(long Length, byte[] Hash)> DownloadAsync(DashboardServer server, string path)
+    {
+        using var response = await server.Client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        await using var body = await response.Content.ReadAsStreamAsync(Ct);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = new byte[128 * 1024];
+        long length = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer, Ct)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            length += read;
+        }
+        return (length, hash.GetHashAndReset());
+    }
+
+    private static async Task<byte[]> ExpectedHashAsync()
+    {
+        await using var source = new GeneratedStream(Size, seed: 42);
+        return await System.Security.Cryptography.SHA256.HashDataAsync(source, Ct);
+    }
+}
