@@ -40,6 +40,6 @@ public class GeneratedStreamTests
 
         a.ShouldNotBe(b);
         a.Distinct().Count().ShouldBeGreaterThan(32);
-        await Should.ThrowAsync<IOException>(async () => await failing.ReadAsync(new byte[10], TestContext.Current.CancellationToken));
+        await Should.ThrowAsync<IOException>(async () => await failing.ReadExactlyAsync(new byte[10], TestContext.Current.CancellationToken));
     }
 }
