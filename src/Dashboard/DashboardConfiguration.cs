@@ -1,3 +1,4 @@
+using Dashboard.Artifacts;
 using Dashboard.Data;
 
 namespace Dashboard;
@@ -32,4 +33,11 @@ public static class DashboardConfiguration
                     : throw new InvalidOperationException("Dashboard:Database:StatisticsInterval must be a positive time span such as 00:01:00."),
         };
     }
+
+    /// <summary>
+    /// <c>Dashboard:Artifacts:Root</c>: a folder (default data/artifacts, relative to the working directory) or
+    /// <c>s3://bucket/prefix</c>. The S3 keys (<c>Dashboard:Artifacts:S3:*</c>) come with the S3 store.
+    /// </summary>
+    public static ArtifactOptions ReadArtifacts(IConfiguration configuration) =>
+        configuration["Dashboard:Artifacts:Root"] is { } root ? new ArtifactOptions { Root = root } : new ArtifactOptions();
 }

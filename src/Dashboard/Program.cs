@@ -1,5 +1,6 @@
 using Dashboard;
 using Dashboard.Api.Mlflow;
+using Dashboard.Artifacts;
 using Dashboard.Data;
 using Dashboard.Search;
 using Dashboard.Tracking;
@@ -25,6 +26,7 @@ builder.Services.AddSingleton<RunSearchService>();
 builder.Services.AddSingleton<ExperimentSearchService>();
 builder.Services.AddSingleton<LoggedModelService>();
 builder.Services.AddSingleton<LoggedModelSearchService>();
+builder.Services.AddSingleton(ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration)));
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 
 var app = builder.Build();

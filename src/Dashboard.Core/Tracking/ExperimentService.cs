@@ -13,7 +13,7 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
         CancellationToken ct = default)
     {
         TrackingValidation.ExperimentName(name);
-        ValidateArtifactLocation(artifactLocation);
+        var location = ArtifactLocations.ValidateExperimentLocation(artifactLocation);
         var tagList = tags ?? [];
         foreach (var t in tagList)
         {
@@ -29,7 +29,7 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
         {
             Name = name!,
             // Filled in once the id is known, in the same transaction.
-            ArtifactLocation = string.IsNullOrEmpty(artifactLocation) ? "" : artifactLocation,
+            ArtifactLocation = location ?? "",
             CreationTime = now,
             LastUpdateTime = now,
         };
@@ -179,29 +179,6 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
         {
             throw MlflowException.InvalidParameter(
                 $"The experiment {experimentId} must be in the 'active' state. Current state is {stage}.");
-        }
-    }
-
-    /// <summary>
-    /// An explicit artifact location. The artifacts issue replaces this with full validation against the store;
-    /// until then only what MLflow itself refuses, and traversal, are refused.
-    /// </summary>
-    private static void ValidateArtifactLocation(string? location)
-    {
-        if (string.IsNullOrEmpty(location))
-        {
-            return;
-        }
-        TrackingValidation.Length(location, "artifact_location", ArtifactLocations.MaxExperimentLocationLength);
-        if (location.StartsWith("runs:", StringComparison.OrdinalIgnoreCase))
-        {
-            throw MlflowException.InvalidParameter($"Artifact location cannot be a runs:/ URI. Given: '{location}'");
-        }
-        var decoded = Uri.UnescapeDataString(Uri.UnescapeDataString(location));
-        if (decoded.Split('/', '\\').Contains("..") || decoded.Contains('\0', StringComparison.Ordinal))
-        {
-            throw MlflowException.InvalidParameter(TrackingValidation.InvalidValue("artifact_location", location,
-                "a location must not contain '..' segments."));
         }
     }
 

@@ -368,18 +368,25 @@ public class ValidationContractTests(SharedServers servers)
     }
 
     [Theory, MemberData(nameof(Providers))]
-    public async Task Refuses_an_artifact_location_too_long_for_the_uris_of_its_runs(DatabaseProvider provider)
+    public async Task Accepts_an_artifact_location_of_the_longest_artifact_path_and_refuses_longer(DatabaseProvider provider)
     {
         var server = await servers.GetAsync(provider);
-        string Location(int length) => "s3://bucket/" + new string('p', length - "s3://bucket/".Length);
+        // The path after "mlflow-artifacts:/" is an artifact path: at most 1024 characters, segments of at most 255 bytes.
+        string Location(int pathLength) => "mlflow-artifacts:/" +
+            string.Concat(Enumerable.Range(0, pathLength).Select(i => i % 200 == 199 ? '/' : 'p'));
 
         var experimentId = (await server.PostAsync($"{Mlflow}/experiments/create",
-            $$"""{"name": {{J(Name())}}, "artifact_location": {{J(Location(1957))}}}""")).ShouldBeOk().Json!["experiment_id"]!.GetValue<string>();
+            $$"""{"name": {{J(Name())}}, "artifact_location": {{J(Location(1024))}}}""")).ShouldBeOk().Json!["experiment_id"]!.GetValue<string>();
         var runId = await RunAsync(server, experimentId);
-        var reply = await server.PostAsync($"{Mlflow}/experiments/create", $$"""{"name": {{J(Name())}}, "artifact_location": {{J(Location(1958))}}}""");
+        var longer = await server.PostAsync($"{Mlflow}/experiments/create", $$"""{"name": {{J(Name())}}, "artifact_location": {{J(Location(1025))}}}""");
+        var overColumn = await server.PostAsync($"{Mlflow}/experiments/create",
+            $$"""{"name": {{J(Name())}}, "artifact_location": {{J("mlflow-artifacts:/" + new string('p', 1958 - 18))}}}""");
 
-        (await GetRunAsync(server, runId))["info"]!["artifact_uri"]!.GetValue<string>().Length.ShouldBe(2000);
-        reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
-        reply.Message.ShouldBe("'artifact_location' exceeds the maximum length of 1957 characters");
+        Location(1024).Length.ShouldBe(18 + 1024);
+        (await GetRunAsync(server, runId))["info"]!["artifact_uri"]!.GetValue<string>().ShouldBe($"{Location(1024)}/{runId}/artifacts");
+        longer.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        longer.Message.ShouldBe("Invalid path in parameter 'artifact_location': an artifact path is at most 1024 characters.");
+        overColumn.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        overColumn.Message.ShouldBe("'artifact_location' exceeds the maximum length of 1957 characters");
     }
 }

@@ -13,7 +13,20 @@ public sealed record Exchange(
     JsonNode? ResponseJson)
 {
     public string Describe => $"#{Seq} {Method} {Path}";
+
+    public string? RequestContentType { get; init; }
+
+    /// <summary>The request body as recorded (text, JSON, or a binary one by length and SHA-256); null when empty.</summary>
+    public RecordedBody? RequestBody { get; init; }
+
+    public string? ResponseContentType { get; init; }
+
+    /// <summary>The response body as recorded; null when empty.</summary>
+    public RecordedBody? ResponseBody { get; init; }
 }
+
+/// <summary>A recorded body: its text, its JSON (when it parsed as JSON), or the length and SHA-256 of a binary one.</summary>
+public sealed record RecordedBody(string? Text, JsonNode? Json, long? Length, string? Sha256);
 
 public static class Recording
 {
@@ -47,7 +60,44 @@ public static class Recording
                 query,
                 e["request"]?["json"]?.DeepClone(),
                 e["status"]!.GetValue<int>(),
-                e["response"]?["json"]?.DeepClone());
+                e["response"]?["json"]?.DeepClone())
+            {
+                RequestContentType = e["request"]?["content_type"]?.GetValue<string>(),
+                RequestBody = BodyOf(e["request"]),
+                ResponseContentType = e["response"]?["content_type"]?.GetValue<string>(),
+                ResponseBody = BodyOf(e["response"]),
+            };
         }
     }
+
+    /// <summary>
+    /// The size of every file that the recording's artifact listings show, by its path in the artifact store.
+    /// (A JSON body is recorded parsed; its size tells which spacing the client wrote it with.)
+    /// </summary>
+    public static Dictionary<string, long> ListedFileSizes(string file)
+    {
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var exchange in Read(file))
+        {
+            if (exchange.Method == "GET" && exchange.Path.EndsWith("/mlflow-artifacts/artifacts", StringComparison.Ordinal)
+                && exchange.ResponseJson?["files"] is JsonArray files)
+            {
+                var folder = exchange.Query.FirstOrDefault(p => p.Key == "path").Value ?? "";
+                foreach (var f in files.Where(f => !f!["is_dir"]!.GetValue<bool>()))
+                {
+                    sizes[$"{folder}/{f!["path"]!.GetValue<string>()}"] = f["file_size"]?.GetValue<long>() ?? 0;
+                }
+            }
+        }
+        return sizes;
+    }
+
+    private static RecordedBody? BodyOf(JsonNode? part) => part switch
+    {
+        null => null,
+        _ when part["binary"] is { } b => new RecordedBody(null, null, b["length"]!.GetValue<long>(), b["sha256"]!.GetValue<string>()),
+        _ when part["text"] is { } t => new RecordedBody(t.GetValue<string>(), null, null, null),
+        _ when part["json"] is { } j => new RecordedBody(null, j.DeepClone(), null, null),
+        _ => null,
+    };
 }

@@ -13,10 +13,9 @@ public class RecordingReplayTests
     public const string Mlflow2 = "real-mlflow-2.17.0.jsonl";
     public const string Mlflow3 = "real-mlflow-3.9.0rc0-nanstep1.jsonl";
 
-    /// <summary>RPCs that other issues bring (artifacts, the model registry): their exchanges are skipped.</summary>
+    /// <summary>RPCs that other issues bring (the model registry): their exchanges are skipped.</summary>
     private static readonly (string PathPart, string Reason)[] OutOfScope =
     [
-        ("/mlflow-artifacts/", "artifact proxy: the artifacts issue"),
         ("/registered-models", "model registry: the registry issue"),
         ("/model-versions", "model registry: the registry issue"),
     ];
@@ -63,7 +62,7 @@ public class RecordingReplayTests
     public async Task Answers_a_recorded_mlflow_session_as_the_reference_server_did(DatabaseProvider provider, string recording)
     {
         await using var server = await DashboardServer.StartAsync(provider);
-        var replayer = new Replayer(server);
+        var replayer = new Replayer(server, Recording.ListedFileSizes(recording));
         var output = TestContext.Current.TestOutputHelper;
         var failures = new List<string>();
         int replayed = 0, skipped = 0;

@@ -15,23 +15,30 @@ using Microsoft.Extensions.Hosting;
 namespace Dashboard.Tests.Support;
 
 /// <summary>
-/// The real server (Kestrel on 127.0.0.1, a random port) over a fresh database of the given provider, and an
-/// HttpClient that talks to it over real HTTP.
+/// The real server (Kestrel on 127.0.0.1, a random port) over a fresh database of the given provider and a fresh
+/// artifact root in a temporary folder of its own, and an HttpClient that talks to it over real HTTP.
 /// </summary>
 public sealed class DashboardServer : IAsyncDisposable
 {
     private readonly Factory _factory;
     private readonly Func<Task> _cleanup;
 
-    private DashboardServer(Factory factory, Func<Task> cleanup, Uri address)
+    private DashboardServer(Factory factory, Func<Task> cleanup, Uri address, string artifactSandbox)
     {
         _factory = factory;
         _cleanup = cleanup;
         Address = address;
+        ArtifactSandbox = artifactSandbox;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public Uri Address { get; }
+
+    /// <summary>The temporary folder that holds <see cref="ArtifactRoot"/> and nothing else: "outside the root".</summary>
+    public string ArtifactSandbox { get; }
+
+    /// <summary>The artifact store's root folder (created by the store on first use).</summary>
+    public string ArtifactRoot => Path.Join(ArtifactSandbox, "artifacts");
 
     public HttpClient Client { get; }
 
@@ -40,12 +47,13 @@ public sealed class DashboardServer : IAsyncDisposable
     public static async Task<DashboardServer> StartAsync(DatabaseProvider provider = DatabaseProvider.Sqlite)
     {
         var (options, cleanup) = await TestDatabase.CreateEmptyAsync(provider);
-        var factory = new Factory(options);
+        var sandbox = Directory.CreateDirectory(Path.Join(Path.GetTempPath(), $"dashboard-artifacts-{Guid.NewGuid():N}")).FullName;
+        var factory = new Factory(options, Path.Join(sandbox, "artifacts"));
         factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         factory.StartServer();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
             .Addresses.First();
-        return new DashboardServer(factory, cleanup, new Uri(address));
+        return new DashboardServer(factory, cleanup, new Uri(address), sandbox);
     }
 
     /// <summary>POSTs raw JSON text and returns the status and the parsed body.</summary>
@@ -83,9 +91,17 @@ public sealed class DashboardServer : IAsyncDisposable
         Client.Dispose();
         await _factory.DisposeAsync();
         await _cleanup();
+        try
+        {
+            Directory.Delete(ArtifactSandbox, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still open on a slow shutdown; it is in the temporary folder.
+        }
     }
 
-    private sealed class Factory(DatabaseOptions database) : WebApplicationFactory<Program>
+    private sealed class Factory(DatabaseOptions database, string artifactRoot) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -93,6 +109,7 @@ public sealed class DashboardServer : IAsyncDisposable
             builder.UseSetting("urls", "http://127.0.0.1:0");
             builder.UseSetting("Dashboard:Database:Provider", database.Provider.ToString());
             builder.UseSetting("ConnectionStrings:Dashboard", database.ConnectionString);
+            builder.UseSetting("Dashboard:Artifacts:Root", artifactRoot);
             builder.ConfigureServices(s => s.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)));
         }
     }

@@ -22,6 +22,7 @@ public static class MlflowApi
             api.MapMetricEndpoints();
             api.MapLoggedModelEndpoints();
         }
+        app.MapArtifactEndpoints();
         app.MapServerEndpoints();
         foreach (var root in new[] { "/api", "/ajax-api" })
         {
