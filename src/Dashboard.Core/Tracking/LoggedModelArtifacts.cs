@@ -16,33 +16,12 @@ public static class LoggedModelArtifacts
     public static async Task<IReadOnlyList<ModelArtifactFile>> ListAsync(IArtifactStore store, LoggedModel model, string? directory,
         CancellationToken ct)
     {
-        var root = StorePath(model);
+        // A location outside this server's store (an experiment created elsewhere with another scheme) is not ours to list.
+        var root = ArtifactLocations.StorePath(model.ArtifactLocation) ?? throw new MlflowException(ErrorCode.NOT_IMPLEMENTED,
+            $"The artifacts of logged model '{model.Id}' are stored at '{model.ArtifactLocation}', outside this server's artifact store.");
         var relative = string.IsNullOrEmpty(directory) ? ArtifactPath.Root : ArtifactPath.Parse(directory, "artifact_directory_path");
         var entries = await store.ListAsync(root.Append(relative), ct);
         return [.. entries.Select(e => new ModelArtifactFile(
             relative.IsRoot ? e.Name : $"{relative.Value}/{e.Name}", e.IsDirectory, e.IsDirectory ? null : e.Size))];
-    }
-
-    /// <summary>
-    /// The store path of a model's artifact location: the path of a <c>mlflow-artifacts:</c> URI (with or without an
-    /// authority). Other locations (an experiment created with an explicit one elsewhere) are not this server's to list.
-    /// </summary>
-    private static ArtifactPath StorePath(LoggedModel model)
-    {
-        const string Scheme = ArtifactLocations.ProxyScheme;
-        var location = model.ArtifactLocation;
-        if (!location.StartsWith(Scheme, StringComparison.Ordinal))
-        {
-            throw new MlflowException(ErrorCode.NOT_IMPLEMENTED,
-                $"The artifacts of logged model '{model.Id}' are stored at '{location}', outside this server's artifact store.");
-        }
-        var path = location[Scheme.Length..];
-        if (path.StartsWith("//", StringComparison.Ordinal))
-        {
-            // mlflow-artifacts://host:port/path: the authority names a server, the path is the store's.
-            var slash = path.IndexOf('/', 2);
-            path = slash < 0 ? "" : path[slash..];
-        }
-        return ArtifactPath.Parse(path.TrimStart('/'), "artifact_uri");
     }
 }

@@ -124,6 +124,29 @@ public class LoggedModelContractTests(SharedServers servers)
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Lists_a_models_artifacts_uploaded_through_the_proxy_folder_by_folder(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+        var id = await IdAsync(server, experimentId);
+        var location = (await GetAsync(server, id))["info"]!["artifact_uri"]!.GetValue<string>();
+        location.ShouldBe($"mlflow-artifacts:/{experimentId}/models/{id}/artifacts");
+        var upload = $"/api/2.0/mlflow-artifacts/artifacts/{experimentId}/models/{id}/artifacts";
+        foreach (var (file, body) in new[] { ("MLmodel", "flavors: {}\n"), ("data/model.pdiparams", "0123456789") })
+        {
+            using var put = new HttpRequestMessage(HttpMethod.Put, $"{upload}/{file}") { Content = new StringContent(body) };
+            (await server.SendAsync(put)).ShouldBeOk();
+        }
+
+        var root = (await server.GetAsync($"{Models}/{id}/artifacts/directories")).ShouldBeOk();
+        root.Json!["files"]!.ToJsonString().ShouldBe("""[{"path":"MLmodel","is_dir":false,"file_size":12},{"path":"data","is_dir":true}]""");
+        var data = (await server.GetAsync($"{Models}/{id}/artifacts/directories?artifact_directory_path=data")).ShouldBeOk();
+        data.Json!["files"]!.ToJsonString().ShouldBe("""[{"path":"data/model.pdiparams","is_dir":false,"file_size":10}]""");
+        (await server.GetAsync($"{Models}/{id}/artifacts/directories?artifact_directory_path=..%2F..%2Fx"))
+            .ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Answers_404_for_an_unknown_model_on_every_rpc(DatabaseProvider provider)
     {
         var server = await servers.GetAsync(provider);
