@@ -1,7 +1,9 @@
 using Dashboard;
 using Dashboard.Api.Mlflow;
+using Dashboard.Api.V1;
 using Dashboard.Artifacts;
 using Dashboard.Data;
+using Dashboard.ModelCards;
 using Dashboard.Search;
 using Dashboard.Tracking;
 using Dashboard.Workers;
@@ -27,6 +29,8 @@ builder.Services.AddSingleton<ExperimentSearchService>();
 builder.Services.AddSingleton<LoggedModelService>();
 builder.Services.AddSingleton<LoggedModelSearchService>();
 builder.Services.AddSingleton(ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration)));
+builder.Services.AddSingleton<ModelCardService>();
+builder.Services.AddV1Api();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 
 var app = builder.Build();
@@ -36,6 +40,7 @@ await DashboardDatabase.InitializeAsync(app.Services.GetRequiredService<IDbConte
 
 app.UseMlflowErrors();
 app.MapMlflowApi();
+app.MapV1Api();
 
 app.Run();
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Dashboard.Models;
+namespace Dashboard.ModelCards;
 
 /// <summary>
 /// What the server can tell about a logged model from the files it stores: the MLmodel file (flavors, signature,

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Dashboard.Models;
+namespace Dashboard.ModelCards;
 
 /// <summary>
 /// Reads requirement lines as pip does (PEP 508: <c>name[extras] specifier ; markers</c>, <c>name @ url</c>) and conda

@@ -1,6 +1,6 @@
-using Dashboard.Models;
+using Dashboard.ModelCards;
 
-namespace Dashboard.Core.Tests.Models;
+namespace Dashboard.Core.Tests.ModelCards;
 
 public class SignatureParserTests
 {

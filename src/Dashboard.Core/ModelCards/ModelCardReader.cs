@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Dashboard.Artifacts;
 
-namespace Dashboard.Models;
+namespace Dashboard.ModelCards;
 
 /// <summary>What the caller knows of a model before its files are read (from the run's history tag or the logged model).</summary>
 public sealed record ModelCardOrigin(string ArtifactUri, string? ArtifactPath = null, string? RunId = null, string? ModelId = null);

@@ -6,7 +6,7 @@ using Dashboard.Errors;
 using Dashboard.Tracking;
 using Microsoft.EntityFrameworkCore;
 
-namespace Dashboard.Models;
+namespace Dashboard.ModelCards;
 
 /// <summary>The cards of the models a run logged; <see cref="Truncated"/> when the run has more than the server lists.</summary>
 public sealed record RunModelCards(IReadOnlyList<ModelCard> Cards, bool Truncated);

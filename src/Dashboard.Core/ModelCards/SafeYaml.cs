@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace Dashboard.Models;
+namespace Dashboard.ModelCards;
 
 /// <summary>A YAML node of a file the server reads but does not trust: a scalar, a list or a mapping.</summary>
 public abstract class YamlNode

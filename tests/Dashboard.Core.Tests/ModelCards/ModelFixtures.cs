@@ -1,13 +1,13 @@
-namespace Dashboard.Core.Tests.Models;
+namespace Dashboard.Core.Tests.ModelCards;
 
-/// <summary>The model files under Models/Fixtures (README.md there says where each comes from).</summary>
+/// <summary>The model files under ModelCards/Fixtures (README.md there says where each comes from).</summary>
 public static class ModelFixtures
 {
     public const string Paddle217 = "mlflow-2.17.0-paddle";
     public const string Paddle39 = "mlflow-3.9.0rc0-paddle";
     public const string ColumnsWithExample = "columns-with-example";
 
-    public static string Folder(string fixture) => Path.Join(AppContext.BaseDirectory, "Models", "Fixtures", fixture);
+    public static string Folder(string fixture) => Path.Join(AppContext.BaseDirectory, "ModelCards", "Fixtures", fixture);
 
     public static string Text(string fixture, string name) => File.ReadAllText(Path.Join(Folder(fixture), name));
 

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Dashboard.Models;
+namespace Dashboard.ModelCards;
 
 /// <summary>
 /// MLmodel keeps a signature's inputs, outputs and params as JSON text (mlflow.types.Schema.to_json and

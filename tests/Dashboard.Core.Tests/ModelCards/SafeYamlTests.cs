@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using Dashboard.Models;
-using static Dashboard.Core.Tests.Models.ModelFixtures;
+using Dashboard.ModelCards;
+using static Dashboard.Core.Tests.ModelCards.ModelFixtures;
 
-namespace Dashboard.Core.Tests.Models;
+namespace Dashboard.Core.Tests.ModelCards;
 
 public class SafeYamlTests
 {

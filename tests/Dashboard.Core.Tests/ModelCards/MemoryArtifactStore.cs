@@ -1,7 +1,7 @@
 using System.Text;
 using Dashboard.Artifacts;
 
-namespace Dashboard.Core.Tests.Models;
+namespace Dashboard.Core.Tests.ModelCards;
 
 /// <summary>
 /// An artifact store in memory for the card reader's tests; it records every file opened, so a test can show that a

@@ -1,9 +1,9 @@
 using System.Text;
 using Dashboard.Artifacts;
-using Dashboard.Models;
-using static Dashboard.Core.Tests.Models.ModelFixtures;
+using Dashboard.ModelCards;
+using static Dashboard.Core.Tests.ModelCards.ModelFixtures;
 
-namespace Dashboard.Core.Tests.Models;
+namespace Dashboard.Core.Tests.ModelCards;
 
 public class ModelCardReaderTests
 {
