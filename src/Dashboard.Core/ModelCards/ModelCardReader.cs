@@ -38,7 +38,7 @@ public sealed class ModelCardReader(IArtifactStore store)
     public async Task<ModelCard?> ReadAsync(ArtifactPath folder, ModelCardOrigin origin, CancellationToken ct)
     {
         var problems = new List<CardProblem>();
-        var mlmodel = await ReadTextAsync(folder, MlmodelFile, MaxMlmodelBytes, problems, ct);
+        var mlmodel = await ReadTextAsync(folder, MlmodelFile, MaxMlmodelBytes, problems, namedBy: null, noteContent: true, ct);
         if (mlmodel.Status == ReadStatus.Missing)
         {
             return null;
@@ -194,7 +194,8 @@ public sealed class ModelCardReader(IArtifactStore store)
             {
                 return null;
             }
-            var read = await ReadTextAsync(folder, name, MaxExampleBytes, problems: null, ct, $"saved_input_example_info.{key}", problems);
+            // An example too large to show, or not text, is no problem: the card lists it with its size.
+            var read = await ReadTextAsync(folder, name, MaxExampleBytes, problems, $"saved_input_example_info.{key}", noteContent: false, ct);
             return read.Status switch
             {
                 ReadStatus.Missing or ReadStatus.Refused => null,
@@ -207,7 +208,7 @@ public sealed class ModelCardReader(IArtifactStore store)
     private async Task<T?> ReadEnvironmentFileAsync<T>(ArtifactPath folder, (string Name, string? NamedBy) file, List<CardProblem> problems,
         Func<string, string, List<CardProblem>, T?> parse, CancellationToken ct) where T : class
     {
-        var read = await ReadTextAsync(folder, file.Name, MaxEnvironmentFileBytes, problems, ct, file.NamedBy);
+        var read = await ReadTextAsync(folder, file.Name, MaxEnvironmentFileBytes, problems, file.NamedBy, noteContent: true, ct);
         return read.Text is null ? null : parse(file.Name, read.Text, problems);
     }
 
@@ -379,21 +380,21 @@ public sealed class ModelCardReader(IArtifactStore store)
     private sealed record FileText(ReadStatus Status, long Size, string? Text);
 
     /// <summary>
-    /// A text file of the model's folder, read whole when it is at most <paramref name="limit"/> bytes of UTF-8.
-    /// A name that is no path inside the folder, a larger file or one that is not text is noted in
-    /// <paramref name="problems"/> (when given; an example that is only too large to show is no problem) and its text
-    /// left out.
+    /// A text file of the model's folder, read whole when it is at most <paramref name="limit"/> bytes of UTF-8. A name
+    /// that is no path inside the folder is noted in <paramref name="problems"/> against <paramref name="namedBy"/>
+    /// (the MLmodel field that named it) and nothing is read; a larger file or one that is not text is noted when
+    /// <paramref name="noteContent"/>, and its text left out.
     /// </summary>
-    private async Task<FileText> ReadTextAsync(ArtifactPath folder, string name, long limit, List<CardProblem>? problems,
-        CancellationToken ct, string? namedBy = null, List<CardProblem>? pathProblems = null)
+    private async Task<FileText> ReadTextAsync(ArtifactPath folder, string name, long limit, List<CardProblem> problems,
+        string? namedBy, bool noteContent, CancellationToken ct)
     {
-        pathProblems ??= problems;
         if (!ArtifactPath.TryParse(name, out var relative, out var why) || relative.IsRoot)
         {
-            pathProblems?.Add(new CardProblem(namedBy is null ? name : MlmodelFile,
+            problems.Add(new CardProblem(namedBy is null ? name : MlmodelFile,
                 $"{namedBy ?? "the file name"} is no path inside the model's folder: {why ?? "it is empty."}"));
             return new FileText(ReadStatus.Refused, 0, null);
         }
+        var contentProblems = noteContent ? problems : null;
         await using var content = await store.OpenReadAsync(folder.Append(relative), ct);
         if (content is null)
         {
@@ -401,7 +402,7 @@ public sealed class ModelCardReader(IArtifactStore store)
         }
         if (content.Length > limit)
         {
-            problems?.Add(new CardProblem(relative.Value, $"{content.Length} bytes; files over {limit} bytes are not read."));
+            contentProblems?.Add(new CardProblem(relative.Value, $"{content.Length} bytes; files over {limit} bytes are not read."));
             return new FileText(ReadStatus.TooLarge, content.Length, null);
         }
         // The length a store reports is trusted only so far: never more than the limit (and one byte) is read.
@@ -416,8 +417,8 @@ public sealed class ModelCardReader(IArtifactStore store)
         var read = (int)buffer.Length;
         if (read > limit)
         {
-            problems?.Add(new CardProblem(relative.Value, $"over {limit} bytes; files over {limit} bytes are not read."));
-            return new FileText(ReadStatus.TooLarge, content.Length, null);
+            contentProblems?.Add(new CardProblem(relative.Value, $"over {limit} bytes; files over {limit} bytes are not read."));
+            return new FileText(ReadStatus.TooLarge, Math.Max(content.Length, read), null);
         }
         var span = buffer.GetBuffer().AsSpan(0, read);
         if (span.StartsWith("\uFEFF"u8))
@@ -430,7 +431,7 @@ public sealed class ModelCardReader(IArtifactStore store)
         }
         catch (DecoderFallbackException)
         {
-            problems?.Add(new CardProblem(relative.Value, "not UTF-8 text."));
+            contentProblems?.Add(new CardProblem(relative.Value, "not UTF-8 text."));
             return new FileText(ReadStatus.NotText, read, null);
         }
     }

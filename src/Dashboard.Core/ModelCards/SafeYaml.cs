@@ -40,11 +40,13 @@ public sealed class YamlMap(IReadOnlyList<KeyValuePair<string, YamlNode>> entrie
 }
 
 /// <summary>Why a YAML file could not be read; the message is for people and never names a server path.</summary>
-public sealed class YamlFileException(string message) : Exception(message)
+public sealed class YamlFileException : Exception
 {
-    public YamlFileException() : this("The YAML could not be read.") { }
+    public YamlFileException() : base("The YAML could not be read.") { }
 
-    public YamlFileException(string message, Exception inner) : this(message) => _ = inner;
+    public YamlFileException(string message) : base(message) { }
+
+    public YamlFileException(string message, Exception inner) : base(message, inner) { }
 }
 
 /// <summary>

@@ -307,6 +307,15 @@ public class ModelCardReaderTests
     }
 
     [Fact]
+    public async Task An_input_example_that_is_not_text_is_listed_without_content()
+    {
+        var card = await ReadFixtureAsync(ColumnsWithExample, files => files["input_example.json"] = [0x89, 0x50, 0x4e, 0x47, 0xff]);
+
+        card.Problems.ShouldBeEmpty();
+        card.InputExample!.Example.ShouldBe(new ExampleFile("input_example.json", 5, null));
+    }
+
+    [Fact]
     public async Task The_size_counts_every_file_below_the_folder_and_nothing_beside_it()
     {
         _store.Put($"{Folder}/MLmodel", "flavors: {}\n");
