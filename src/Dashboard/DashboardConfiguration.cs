@@ -42,7 +42,12 @@ public static class DashboardConfiguration
     public static ArtifactOptions ReadArtifacts(IConfiguration configuration)
     {
         var s3 = configuration.GetSection("Dashboard:Artifacts:S3");
-        var forcePathStyle = s3["ForcePathStyle"];
+        var forcePathStyleText = s3["ForcePathStyle"];
+        var forcePathStyle = false;
+        if (!string.IsNullOrEmpty(forcePathStyleText) && !bool.TryParse(forcePathStyleText, out forcePathStyle))
+        {
+            throw new InvalidOperationException("Dashboard:Artifacts:S3:ForcePathStyle must be true or false.");
+        }
         return new ArtifactOptions
         {
             Root = configuration["Dashboard:Artifacts:Root"] ?? ArtifactOptions.DefaultRoot,
@@ -50,9 +55,7 @@ public static class DashboardConfiguration
             {
                 ServiceUrl = NullIfEmpty(s3["ServiceUrl"]),
                 Region = NullIfEmpty(s3["Region"]),
-                ForcePathStyle = string.IsNullOrEmpty(forcePathStyle) || bool.TryParse(forcePathStyle, out var pathStyle)
-                    ? pathStyle
-                    : throw new InvalidOperationException("Dashboard:Artifacts:S3:ForcePathStyle must be true or false."),
+                ForcePathStyle = forcePathStyle,
                 AccessKeyId = NullIfEmpty(s3["AccessKeyId"]),
                 SecretAccessKey = NullIfEmpty(s3["SecretAccessKey"]),
             },
