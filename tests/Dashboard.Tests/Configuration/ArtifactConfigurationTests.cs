@@ -25,8 +25,8 @@ public class ArtifactConfigurationTests
         {
             // Dashboard__Artifacts__S3__SecretAccessKey and so on, in the environment.
             ["Dashboard:Artifacts:Root"] = "s3://bucket/team",
-            ["Dashboard:Artifacts:S3:ServiceUrl"] = "https://oss-cn-hangzhou.aliyuncs.com",
-            ["Dashboard:Artifacts:S3:Region"] = "oss-cn-hangzhou",
+            ["Dashboard:Artifacts:S3:ServiceUrl"] = "https://s3.oss-cn-hangzhou.aliyuncs.com",
+            ["Dashboard:Artifacts:S3:Region"] = "cn-hangzhou",
             ["Dashboard:Artifacts:S3:ForcePathStyle"] = "True",
             ["Dashboard:Artifacts:S3:AccessKeyId"] = "fake-key-id",
             ["Dashboard:Artifacts:S3:SecretAccessKey"] = Secret,
@@ -35,8 +35,8 @@ public class ArtifactConfigurationTests
         options.Root.ShouldBe("s3://bucket/team");
         options.S3.ShouldBe(new S3ArtifactOptions
         {
-            ServiceUrl = "https://oss-cn-hangzhou.aliyuncs.com",
-            Region = "oss-cn-hangzhou",
+            ServiceUrl = "https://s3.oss-cn-hangzhou.aliyuncs.com",
+            Region = "cn-hangzhou",
             ForcePathStyle = true,
             AccessKeyId = "fake-key-id",
             SecretAccessKey = Secret,
