@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Dashboard: unit, database, API and replay tests, on SQLite and on a real PostgreSQL
-# server that this script starts on a free loopback port and stops again. Prints "N passed, M failed" last.
+# server, and the artifact tests on a local folder and on an S3 emulator (moto), both started by this script on
+# free loopback ports and stopped again. Prints "N passed, M failed" last.
 # A test run in which a service-dependent test could not run fails (nothing is silently skipped).
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -10,6 +11,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/dashboard-test.XXXXXX")
 chmod 755 "$work"
 cleanup() {
   scripts/postgres.sh stop "$work/pg" >/dev/null 2>&1 || true
+  scripts/s3-emulator.sh stop "$work/s3" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -31,6 +33,17 @@ fi
 export DASHBOARD_TEST_POSTGRES="$pg_url"
 export DASHBOARD_REQUIRE_POSTGRES=1
 echo "PostgreSQL on $(cat "$work/pg/port")"
+
+echo "== S3 emulator"
+if ! s3_url=$(scripts/s3-emulator.sh start "$work/s3"); then
+  echo "could not start the S3 emulator (scripts/s3-emulator.sh: python3 -m moto.server)"
+  tail -n 20 "$work/s3/server.log" 2>/dev/null
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export DASHBOARD_TEST_S3="$s3_url"
+export DASHBOARD_REQUIRE_S3=1
+echo "S3 emulator on $(cat "$work/s3/port")"
 
 echo "== tests"
 dotnet test Dashboard.sln --no-build --nologo -v quiet "$@" 2>&1 | tee "$work/test.log"

@@ -36,8 +36,31 @@ public static class DashboardConfiguration
 
     /// <summary>
     /// <c>Dashboard:Artifacts:Root</c>: a folder (default data/artifacts, relative to the working directory) or
-    /// <c>s3://bucket/prefix</c>. The S3 keys (<c>Dashboard:Artifacts:S3:*</c>) come with the S3 store.
+    /// <c>s3://bucket/prefix</c>, with <c>Dashboard:Artifacts:S3:*</c> (ServiceUrl, Region, ForcePathStyle,
+    /// AccessKeyId, SecretAccessKey; all optional).
     /// </summary>
-    public static ArtifactOptions ReadArtifacts(IConfiguration configuration) =>
-        configuration["Dashboard:Artifacts:Root"] is { } root ? new ArtifactOptions { Root = root } : new ArtifactOptions();
+    public static ArtifactOptions ReadArtifacts(IConfiguration configuration)
+    {
+        var s3 = configuration.GetSection("Dashboard:Artifacts:S3");
+        var forcePathStyleText = s3["ForcePathStyle"];
+        var forcePathStyle = false;
+        if (!string.IsNullOrEmpty(forcePathStyleText) && !bool.TryParse(forcePathStyleText, out forcePathStyle))
+        {
+            throw new InvalidOperationException("Dashboard:Artifacts:S3:ForcePathStyle must be true or false.");
+        }
+        return new ArtifactOptions
+        {
+            Root = configuration["Dashboard:Artifacts:Root"] ?? ArtifactOptions.DefaultRoot,
+            S3 = new S3ArtifactOptions
+            {
+                ServiceUrl = NullIfEmpty(s3["ServiceUrl"]),
+                Region = NullIfEmpty(s3["Region"]),
+                ForcePathStyle = forcePathStyle,
+                AccessKeyId = NullIfEmpty(s3["AccessKeyId"]),
+                SecretAccessKey = NullIfEmpty(s3["SecretAccessKey"]),
+            },
+        };
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

@@ -28,7 +28,10 @@ builder.Services.AddSingleton<RunSearchService>();
 builder.Services.AddSingleton<ExperimentSearchService>();
 builder.Services.AddSingleton<LoggedModelService>();
 builder.Services.AddSingleton<LoggedModelSearchService>();
-builder.Services.AddSingleton(ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration)));
+// Made now, so that a wrong root or S3 setting stops the start; registered through a factory so that the container
+// disposes it (the S3 store holds an HTTP client).
+var artifactStore = ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration));
+builder.Services.AddSingleton<IArtifactStore>(_ => artifactStore);
 builder.Services.AddSingleton<ModelCardService>();
 builder.Services.AddV1Api();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();

@@ -38,6 +38,12 @@ public abstract class ArtifactStoreContract : IAsyncLifetime
     /// </summary>
     protected virtual long StreamingAllocationBudget => LargeFileBytes / 4;
 
+    /// <summary>
+    /// Whether a folder stays (and lists in its parent) after its last file is deleted: it does in a file system;
+    /// on S3 a folder is only the common prefix of its objects, so it goes with them. Everything else is the same.
+    /// </summary>
+    protected abstract bool KeepsEmptyFolders { get; }
+
     public async ValueTask InitializeAsync() => _store = await CreateEmptyStoreAsync();
 
     public async ValueTask DisposeAsync()
@@ -146,6 +152,20 @@ public abstract class ArtifactStoreContract : IAsyncLifetime
         (await ListAsync("tables/epoch_metrics.json")).ShouldBeEmpty();
         (await ListAsync("tables/epoch_metrics.json/below")).ShouldBeEmpty();
         (await ListAsync("emptied")).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task An_emptied_folder_lists_in_its_parent_only_where_the_store_keeps_folders()
+    {
+        await WriteAsync("run/emptied/gone.txt", "x"u8.ToArray());
+        await WriteAsync("run/kept.txt", "y"u8.ToArray());
+
+        await Store.DeleteAsync(Path("run/emptied/gone.txt"), Ct);
+
+        (await ListAsync("run")).ShouldBe(KeepsEmptyFolders
+            ? [new ArtifactEntry("emptied", true, null), new ArtifactEntry("kept.txt", false, 1)]
+            : [new ArtifactEntry("kept.txt", false, 1)]);
+        (await ListAsync("run/emptied")).ShouldBeEmpty();
     }
 
     [Fact]

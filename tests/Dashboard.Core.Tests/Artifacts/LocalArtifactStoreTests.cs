@@ -20,6 +20,8 @@ public sealed class LocalArtifactStoreTests : ArtifactStoreContract
 
     private LocalArtifactStore Local => (LocalArtifactStore)Store;
 
+    protected override bool KeepsEmptyFolders => true;
+
     protected override Task<IArtifactStore> CreateEmptyStoreAsync()
     {
         Directory.CreateDirectory(Outside);
@@ -208,8 +210,6 @@ public sealed class LocalArtifactStoreTests : ArtifactStoreContract
     }
 
     [Theory]
-    [InlineData("s3://bucket/prefix", "not available yet")]
-    [InlineData("S3://bucket", "not available yet")]
     [InlineData("gs://bucket/prefix", "other URI schemes are not supported")]
     [InlineData("file:///data/artifacts", "other URI schemes are not supported")]
     [InlineData("", "is empty")]
