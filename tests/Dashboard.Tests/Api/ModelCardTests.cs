@@ -19,6 +19,9 @@ public class ModelCardTests(SharedServers servers)
 {
     public static TheoryData<DatabaseProvider> Providers => TestDatabase.Providers;
 
+    /// <summary>Every provider on the local folder, and SQLite on S3 (the emulator ./test.sh starts).</summary>
+    public static TheoryData<DatabaseProvider, ArtifactBackend> Servers => ArtifactContractTests.Servers;
+
     private const string V1 = "/api/v1";
 
     // The ids the recorded sessions' files name, replaced by the ones this server hands out.
@@ -104,10 +107,10 @@ public class ModelCardTests(SharedServers servers)
         card["problems"]!.AsArray().ShouldBeEmpty();
     }
 
-    [Theory, MemberData(nameof(Providers))]
-    public async Task The_card_of_an_mlflow_2_paddle_model_shows_its_paddle_and_python_versions(DatabaseProvider provider)
+    [Theory, MemberData(nameof(Servers))]
+    public async Task The_card_of_an_mlflow_2_paddle_model_shows_its_paddle_and_python_versions(DatabaseProvider provider, ArtifactBackend artifacts)
     {
-        var server = await servers.GetAsync(provider);
+        var server = await servers.GetAsync(provider, artifacts);
         var (experimentId, runId, bytes) = await LogMlflow2ModelAsync(server);
 
         var list = (await server.GetAsync($"{V1}/runs/{runId}/model-cards")).ShouldBeOk().Json!;
@@ -129,10 +132,10 @@ public class ModelCardTests(SharedServers servers)
         (await server.GetAsync($"{V1}/runs/{runId}/model-card?path=model%2F")).ShouldBeOk().Json!.ToJsonString().ShouldBe(card.ToJsonString());
     }
 
-    [Theory, MemberData(nameof(Providers))]
-    public async Task The_card_of_an_mlflow_3_logged_paddle_model_shows_its_paddle_and_python_versions(DatabaseProvider provider)
+    [Theory, MemberData(nameof(Servers))]
+    public async Task The_card_of_an_mlflow_3_logged_paddle_model_shows_its_paddle_and_python_versions(DatabaseProvider provider, ArtifactBackend artifacts)
     {
-        var server = await servers.GetAsync(provider);
+        var server = await servers.GetAsync(provider, artifacts);
         var (experimentId, runId, modelId, bytes) = await LogMlflow3ModelAsync(server);
 
         var card = (await server.GetAsync($"{V1}/logged-models/{modelId}/model-card")).ShouldBeOk().Json!;
@@ -187,10 +190,10 @@ public class ModelCardTests(SharedServers servers)
             .ShouldBe("""{"model_cards":[],"truncated":false}""");
     }
 
-    [Theory, MemberData(nameof(Providers))]
-    public async Task A_malformed_MLmodel_is_a_card_with_a_problem_never_a_500(DatabaseProvider provider)
+    [Theory, MemberData(nameof(Servers))]
+    public async Task A_malformed_MLmodel_is_a_card_with_a_problem_never_a_500(DatabaseProvider provider, ArtifactBackend artifacts)
     {
-        var server = await servers.GetAsync(provider);
+        var server = await servers.GetAsync(provider, artifacts);
         var experimentId = await ExperimentAsync(server);
         var runId = await RunAsync(server, experimentId);
         var files = Files(Paddle217);
