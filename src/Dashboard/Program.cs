@@ -1,7 +1,9 @@
 using Dashboard;
 using Dashboard.Api.Mlflow;
+using Dashboard.Api.V1;
 using Dashboard.Artifacts;
 using Dashboard.Data;
+using Dashboard.ModelCards;
 using Dashboard.Search;
 using Dashboard.Tracking;
 using Dashboard.Workers;
@@ -30,6 +32,8 @@ builder.Services.AddSingleton<LoggedModelSearchService>();
 // disposes it (the S3 store holds an HTTP client).
 var artifactStore = ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration));
 builder.Services.AddSingleton<IArtifactStore>(_ => artifactStore);
+builder.Services.AddSingleton<ModelCardService>();
+builder.Services.AddV1Api();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 
 var app = builder.Build();
@@ -39,6 +43,7 @@ await DashboardDatabase.InitializeAsync(app.Services.GetRequiredService<IDbConte
 
 app.UseMlflowErrors();
 app.MapMlflowApi();
+app.MapV1Api();
 
 app.Run();
 

@@ -137,7 +137,8 @@ public sealed class DashboardServer : IAsyncDisposable
         using var response = await Client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         JsonNode? json = null;
-        if (response.Content.Headers.ContentType is MediaTypeHeaderValue { MediaType: "application/json" } && text.Length > 0)
+        if (response.Content.Headers.ContentType is MediaTypeHeaderValue { MediaType: "application/json" or "application/problem+json" }
+            && text.Length > 0)
         {
             json = JsonNode.Parse(text);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dashboard.Api.V1;
 using Dashboard.Errors;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -32,7 +33,8 @@ public static class MlflowApi
     }
 
     /// <summary>
-    /// Renders errors of the MLflow paths in MLflow's shape: {"error_code", "message"} with MLflow's status table.
+    /// Renders errors of the MLflow paths in MLflow's shape: {"error_code", "message"} with MLflow's status table, and
+    /// those of /api/v1 as ProblemDetails with the same status and the error code as an extension.
     /// Unexpected exceptions are logged and answered 500 without details (no server paths, no SQL).
     /// </summary>
     public static void UseMlflowErrors(this IApplicationBuilder app)
@@ -51,7 +53,11 @@ public static class MlflowApi
                 {
                     throw;
                 }
-                await Error(http, code, message, status.Value).ExecuteAsync(http);
+                // One handler, two shapes: MLflow's under the MLflow paths, ProblemDetails under /api/v1.
+                var result = V1Api.IsV1Path(http.Request.Path)
+                    ? V1Api.Problem(code, message, status.Value)
+                    : Error(http, code, message, status.Value);
+                await result.ExecuteAsync(http);
             }
         });
     }
