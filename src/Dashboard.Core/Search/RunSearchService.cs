@@ -57,6 +57,7 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var serial = await RunQuery.WithoutParallelWorkersAsync(db, ct);
         var (runs, next) = await new RunQuery(db, experimentIds, request.ViewType, filter, order, SmallSet, WalkBudget).PageAsync(position, maxResults, ct);
         await RunLoader.LoadDataAsync(db, runs, ct);
         // As MLflow's SQL store: a full page gets a token, so the page after the last full one is empty.
@@ -73,6 +74,7 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var serial = await RunQuery.WithoutParallelWorkersAsync(db, ct);
         var (runs, _) = await new RunQuery(db, experimentIds, viewType, filter, order, SmallSet, WalkBudget)
             .PageAsync(new PagePosition(offset), count, ct);
         await RunLoader.LoadDataAsync(db, runs, ct);
