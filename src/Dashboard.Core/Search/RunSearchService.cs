@@ -24,7 +24,7 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
     /// <summary>How many candidate runs are few enough to sort rather than walk an index (tests set 0 to walk).</summary>
     internal int SmallSet { get; init; } = RunQuery.DefaultSmallSet;
 
-    /// <summary>How many index entries a walk may read before sorting is preferred (tests set it to force a shape).</summary>
+    /// <summary>How many index entries a walk may read before sorting is preferred (tests set 0 to sort, int.MaxValue to walk).</summary>
     internal int WalkBudget { get; init; } = RunQuery.DefaultWalkBudget;
 
     public async Task<SearchPage<Run>> SearchAsync(RunSearchRequest request, CancellationToken ct = default)
