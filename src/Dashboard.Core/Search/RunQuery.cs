@@ -100,9 +100,10 @@ internal sealed class RunQuery(DashboardDbContext db, IReadOnlyList<long> experi
     /// <summary>
     /// On PostgreSQL, plans the statements of a search without parallel workers until the returned transaction ends
     /// (SET LOCAL; null elsewhere). A walk stops after a few hundred index entries, but the planner, which expects it
-    /// to read further, starts two workers for it: 12-20 ms of start-up for a statement that runs in 5 ms without them
-    /// (query (a) of bench/, 100,000 runs). The sorts are no faster with workers on these sizes, and a server answering
-    /// many searches has no idle cores to lend them.
+    /// to read further, starts two workers for it: query (a) of bench/ (100,000 runs) took 25-30 ms with them and
+    /// 8-10 ms without. Sorting 20,000 candidates was no faster with workers (300-340 ms against 310-400), and with
+    /// its LEFT JOINs PostgreSQL chose a worse plan for them (0.8-1.2 s against 0.14-0.18 s); a server answering many
+    /// searches has no idle cores to lend them anyway.
     /// </summary>
     internal static async Task<IAsyncDisposable?> WithoutParallelWorkersAsync(DashboardDbContext db, CancellationToken ct)
     {
