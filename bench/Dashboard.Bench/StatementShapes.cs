@@ -24,14 +24,14 @@ public static class StatementShapes
         var shapes = new List<(string Name, Func<DbConnection, string, MetricPoint[], Task> Write)>();
         if (db.Provider == Provider.Sqlite)
         {
-            shapes.Add(("multi-row INSERT of 1000 rows, 6,001 named parameters (the server's shape)", (c, r, p) => MultiRowAsync(c, r, p, 1000)));
+            shapes.Add(("multi-row INSERT of 1000 rows, 6,001 named parameters (the server's shape until 91cf219)", (c, r, p) => MultiRowAsync(c, r, p, 1000)));
             shapes.Add(("10 multi-row INSERTs of 100 rows, 601 parameters each", (c, r, p) => MultiRowAsync(c, r, p, 100)));
-            shapes.Add(("one prepared single-row INSERT, executed 1000 times", SingleRowAsync));
+            shapes.Add(("one prepared single-row INSERT, executed 1000 times (the server's shape)", SingleRowAsync));
         }
         else
         {
-            shapes.Add(("multi-row INSERT of 1000 rows, 6,001 named parameters (the server's shape)", (c, r, p) => MultiRowAsync(c, r, p, 1000)));
-            shapes.Add(("INSERT ... SELECT FROM unnest() of 5 arrays", UnnestAsync));
+            shapes.Add(("multi-row INSERT of 1000 rows, 6,001 named parameters (the server's shape until 91cf219)", (c, r, p) => MultiRowAsync(c, r, p, 1000)));
+            shapes.Add(("INSERT ... SELECT FROM unnest() of 5 arrays (the server's shape)", UnnestAsync));
             shapes.Add(("binary COPY (no ON CONFLICT: the lower bound)", CopyAsync));
         }
 

@@ -24,7 +24,7 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
     /// <summary>How many candidate runs are few enough to sort rather than walk an index (tests set 0 to walk).</summary>
     internal int SmallSet { get; init; } = RunQuery.DefaultSmallSet;
 
-    /// <summary>How many index entries a walk may read before sorting is preferred (tests set it to force a shape).</summary>
+    /// <summary>How many index entries a walk may read before sorting is preferred (tests set 0 to sort, int.MaxValue to walk).</summary>
     internal int WalkBudget { get; init; } = RunQuery.DefaultWalkBudget;
 
     public async Task<SearchPage<Run>> SearchAsync(RunSearchRequest request, CancellationToken ct = default)
@@ -57,6 +57,7 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var serial = await RunQuery.WithoutParallelWorkersAsync(db, ct);
         var (runs, next) = await new RunQuery(db, experimentIds, request.ViewType, filter, order, SmallSet, WalkBudget).PageAsync(position, maxResults, ct);
         await RunLoader.LoadDataAsync(db, runs, ct);
         // As MLflow's SQL store: a full page gets a token, so the page after the last full one is empty.
@@ -73,6 +74,7 @@ public sealed class RunSearchService(IDbContextFactory<DashboardDbContext> dbs)
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         await using var db = await dbs.CreateDbContextAsync(ct);
+        await using var serial = await RunQuery.WithoutParallelWorkersAsync(db, ct);
         var (runs, _) = await new RunQuery(db, experimentIds, viewType, filter, order, SmallSet, WalkBudget)
             .PageAsync(new PagePosition(offset), count, ct);
         await RunLoader.LoadDataAsync(db, runs, ct);

@@ -159,6 +159,10 @@ internal static class SearchPredicates
         return Expression.Lambda<Func<T, TResult>>(body, first.Parameters);
     }
 
+    /// <summary><see cref="Compose{T, TMid, TResult}"/> for lambdas whose types are known at run time only.</summary>
+    public static LambdaExpression Compose(LambdaExpression first, LambdaExpression second) =>
+        Expression.Lambda(new Substitute(second.Parameters[0], first.Body).Visit(second.Body), first.Parameters);
+
     /// <summary>MLflow's LIKE pattern (% and _ are wildcards, nothing escapes) for LIKE ... ESCAPE '\'.</summary>
     internal static string EscapeLike(string pattern, bool escapeBracket)
     {

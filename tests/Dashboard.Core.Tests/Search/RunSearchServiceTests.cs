@@ -337,6 +337,28 @@ public class RunSearchServiceTests
 
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task Orders_by_several_metrics_params_and_tags_each_with_its_own_missing_and_nan_ranks(DatabaseProvider provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var exp = await database.ExperimentAsync("e");
+        await database.AddAsync(
+            Make.Run(exp, "a", 1).Metric("m", 1).Param("p", "x").Tag("t", "k"),
+            Make.Run(exp, "b", 2).Metric("m", 1).Param("p", "y").Tag("t", "k"),
+            Make.Run(exp, "c", 3).Metric("m", 1).Tag("t", "j"),
+            Make.Run(exp, "d", 4).Metric("m", double.NaN).Param("p", "x").Metric("n", 5),
+            Make.Run(exp, "e", 5).Metric("m", double.NaN).Param("p", "x").Metric("n", double.NaN),
+            Make.Run(exp, "f", 6).Metric("m", 2).Param("p", "x").Tag("t", "j"),
+            Make.Run(exp, "g", 7).Param("p", "x").Tag("t", "k"),
+            Make.Run(exp, "h", 8).Param("p", "x"));
+
+        (await NamesAsync(database, exp, null, "metrics.m DESC", "params.p DESC", "tags.t")).ShouldBe(["f", "b", "a", "c", "e", "d", "g", "h"]);
+        (await NamesAsync(database, exp, null, "metrics.m", "params.p", "tags.t DESC")).ShouldBe(["a", "b", "c", "f", "e", "d", "g", "h"]);
+        (await NamesAsync(database, exp, null, "tags.t", "metrics.m DESC", "metrics.n")).ShouldBe(["f", "c", "b", "a", "g", "d", "e", "h"]);
+        (await NamesAsync(database, exp, "params.p = 'x'", "params.p", "metrics.n DESC", "metrics.m")).ShouldBe(["d", "e", "a", "f", "h", "g"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Orders_by_attributes_with_empty_values_last(DatabaseProvider provider)
     {
         await using var database = await TestDatabase.CreateAsync(provider);
