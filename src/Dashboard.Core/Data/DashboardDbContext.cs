@@ -1,4 +1,5 @@
 using System.Text;
+using Dashboard.Registry;
 using Dashboard.Tracking;
 using Microsoft.EntityFrameworkCore;
 
@@ -38,6 +39,13 @@ public abstract class DashboardDbContext : DbContext
         public const int StatusMessage = 1000;
         /// <summary>A model's artifact location: an experiment location followed by <c>/models/{id}/artifacts</c>.</summary>
         public const int ModelUri = Uri + 64;
+        public const int RegisteredModelName = 256;
+        public const int RegistryDescription = 5000;
+        public const int RegistryTagValue = 5000;
+        public const int Alias = 255;
+        public const int RunLink = 500;
+        /// <summary>A version's source: a run's or model's artifact location, or a URI inside one.</summary>
+        public const int ModelSource = ModelUri;
     }
 
     protected DashboardDbContext(DbContextOptions options) : base(options) { }
@@ -60,6 +68,12 @@ public abstract class DashboardDbContext : DbContext
     public DbSet<LoggedModelMetric> LoggedModelMetrics => Set<LoggedModelMetric>();
     public DbSet<RunOutput> RunOutputs => Set<RunOutput>();
     public DbSet<RunModelInput> RunModelInputs => Set<RunModelInput>();
+    public DbSet<RegisteredModel> RegisteredModels => Set<RegisteredModel>();
+    public DbSet<RegisteredModelTag> RegisteredModelTags => Set<RegisteredModelTag>();
+    public DbSet<RegisteredModelAlias> RegisteredModelAliases => Set<RegisteredModelAlias>();
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    public DbSet<ModelVersionTag> ModelVersionTags => Set<ModelVersionTag>();
+    public DbSet<RegistryEvent> RegistryEvents => Set<RegistryEvent>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -171,6 +185,7 @@ public abstract class DashboardDbContext : DbContext
         });
 
         ConfigureLoggedModels(modelBuilder);
+        ConfigureRegistry(modelBuilder);
 
         UseSnakeCaseColumns(modelBuilder);
         modelBuilder.Entity<Metric>().Property(x => x.IsNaN).HasColumnName("is_nan");
@@ -200,6 +215,8 @@ public abstract class DashboardDbContext : DbContext
             // logged-models/search: the models of some experiments, newest first; MLflow 3 clients look models up by name.
             e.HasIndex(x => new { x.ExperimentId, x.LifecycleStage, x.CreationTime });
             e.HasIndex(x => new { x.ExperimentId, x.Name });
+            // The models a run produced (run pages, the registry's source checks).
+            e.HasIndex(x => x.SourceRunId);
             e.HasMany(x => x.Tags).WithOne().HasForeignKey(t => t.ModelId).OnDelete(DeleteBehavior.Cascade);
             e.HasMany(x => x.Params).WithOne().HasForeignKey(t => t.ModelId).OnDelete(DeleteBehavior.Cascade);
             e.HasMany(x => x.Metrics).WithOne().HasForeignKey(t => t.ModelId).OnDelete(DeleteBehavior.Cascade);
@@ -249,6 +266,83 @@ public abstract class DashboardDbContext : DbContext
             e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
             e.Property(x => x.ModelId).HasMaxLength(Lengths.ModelId);
             e.HasOne<LoggedModel>().WithMany().HasForeignKey(x => x.ModelId).OnDelete(DeleteBehavior.NoAction);
+        });
+    }
+
+    /// <summary>The model registry of model_registry.proto and its history (docs/adr/0009-model-registry.md).</summary>
+    private static void ConfigureRegistry(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<RegisteredModel>(e =>
+        {
+            e.ToTable("registered_models");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Name).HasMaxLength(Lengths.RegisteredModelName);
+            e.Property(x => x.Description).HasMaxLength(Lengths.RegistryDescription);
+            e.Property(x => x.UserId).HasMaxLength(256);
+            e.HasIndex(x => x.Name).IsUnique();
+            // registered-models/search orders by last update by default in the UI.
+            e.HasIndex(x => x.LastUpdatedTime);
+            e.HasMany(x => x.Tags).WithOne().HasForeignKey(t => t.RegisteredModelId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Aliases).WithOne().HasForeignKey(t => t.RegisteredModelId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Versions).WithOne(v => v.RegisteredModel).HasForeignKey(v => v.RegisteredModelId)
+                .OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<RegisteredModelTag>(e =>
+        {
+            e.ToTable("registered_model_tags");
+            e.HasKey(x => new { x.RegisteredModelId, x.Key });
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.RegistryTagValue);
+        });
+        modelBuilder.Entity<RegisteredModelAlias>(e =>
+        {
+            e.ToTable("registered_model_aliases");
+            e.HasKey(x => new { x.RegisteredModelId, x.Alias });
+            e.Property(x => x.Alias).HasMaxLength(Lengths.Alias);
+            // No foreign key to the version: a second cascade path from registered_models, which SQL Server refuses.
+            // The registry removes a version's aliases when it deletes the version.
+        });
+        modelBuilder.Entity<ModelVersion>(e =>
+        {
+            e.ToTable("model_versions");
+            e.HasKey(x => new { x.RegisteredModelId, x.Version });
+            e.Property(x => x.CurrentStage).HasMaxLength(20);
+            e.Property(x => x.Description).HasMaxLength(Lengths.RegistryDescription);
+            e.Property(x => x.UserId).HasMaxLength(256);
+            e.Property(x => x.Source).HasMaxLength(Lengths.ModelSource);
+            e.Property(x => x.StorageLocation).HasMaxLength(Lengths.ModelSource);
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.RunLink).HasMaxLength(Lengths.RunLink);
+            e.Property(x => x.ModelId).HasMaxLength(Lengths.ModelId);
+            e.Property(x => x.Status).HasMaxLength(32);
+            e.Property(x => x.StatusMessage).HasMaxLength(Lengths.StatusMessage);
+            // model-versions/search by run_id (MLflow clients look up a run's versions); the versions of a logged model.
+            e.HasIndex(x => x.RunId);
+            e.HasIndex(x => x.ModelId);
+            e.HasMany(x => x.Tags).WithOne().HasForeignKey(t => new { t.RegisteredModelId, t.Version })
+                .OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<ModelVersionTag>(e =>
+        {
+            e.ToTable("model_version_tags");
+            e.HasKey(x => new { x.RegisteredModelId, x.Version, x.Key });
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Value).HasMaxLength(Lengths.RegistryTagValue);
+        });
+        modelBuilder.Entity<RegistryEvent>(e =>
+        {
+            e.ToTable("registry_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.ModelName).HasMaxLength(Lengths.RegisteredModelName);
+            e.Property(x => x.Kind).HasMaxLength(32);
+            e.Property(x => x.Alias).HasMaxLength(Lengths.Alias);
+            e.Property(x => x.Before).HasMaxLength(Lengths.Alias);
+            e.Property(x => x.After).HasMaxLength(Lengths.Alias);
+            e.Property(x => x.Actor).HasMaxLength(256);
+            // The history of a model, or of one version, in order.
+            e.HasIndex(x => new { x.RegisteredModelId, x.Version, x.Id });
         });
     }
 

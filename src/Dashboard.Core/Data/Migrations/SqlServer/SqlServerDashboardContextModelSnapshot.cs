@@ -21,6 +21,267 @@ namespace Dashboard.Data.Migrations.SqlServer
 
             SqlServerModelBuilderExtensions.UseIdentityColumns(modelBuilder);
 
+            modelBuilder.Entity("Dashboard.Registry.ModelVersion", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("int")
+                        .HasColumnName("version");
+
+                    b.Property<long>("CreationTime")
+                        .HasColumnType("bigint")
+                        .HasColumnName("creation_time");
+
+                    b.Property<string>("CurrentStage")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("nvarchar(20)")
+                        .HasColumnName("current_stage");
+
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("bit")
+                        .HasColumnName("deleted");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(5000)
+                        .HasColumnType("nvarchar(max)")
+                        .HasColumnName("description");
+
+                    b.Property<long>("LastUpdatedTime")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_updated_time");
+
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(36)
+                        .HasColumnType("nvarchar(36)")
+                        .HasColumnName("model_id");
+
+                    b.Property<string>("RunId")
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("RunLink")
+                        .HasMaxLength(500)
+                        .HasColumnType("nvarchar(500)")
+                        .HasColumnName("run_link");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(2064)
+                        .HasColumnType("nvarchar(2064)")
+                        .HasColumnName("source");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StatusMessage")
+                        .HasMaxLength(1000)
+                        .HasColumnType("nvarchar(1000)")
+                        .HasColumnName("status_message");
+
+                    b.Property<string>("StorageLocation")
+                        .IsRequired()
+                        .HasMaxLength(2064)
+                        .HasColumnType("nvarchar(2064)")
+                        .HasColumnName("storage_location");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("RegisteredModelId", "Version");
+
+                    b.HasIndex("ModelId");
+
+                    b.HasIndex("RunId");
+
+                    b.ToTable("model_versions", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.ModelVersionTag", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("int")
+                        .HasColumnName("version");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(250)
+                        .HasColumnType("nvarchar(250)")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(5000)
+                        .HasColumnType("nvarchar(max)")
+                        .HasColumnName("value");
+
+                    b.HasKey("RegisteredModelId", "Version", "Key");
+
+                    b.ToTable("model_version_tags", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModel", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("CreationTime")
+                        .HasColumnType("bigint")
+                        .HasColumnName("creation_time");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(5000)
+                        .HasColumnType("nvarchar(max)")
+                        .HasColumnName("description");
+
+                    b.Property<long>("LastUpdatedTime")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_updated_time");
+
+                    b.Property<int>("LastVersion")
+                        .HasColumnType("int")
+                        .HasColumnName("last_version");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LastUpdatedTime");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("registered_models", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelAlias", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<string>("Alias")
+                        .HasMaxLength(255)
+                        .HasColumnType("nvarchar(255)")
+                        .HasColumnName("alias");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("int")
+                        .HasColumnName("version");
+
+                    b.HasKey("RegisteredModelId", "Alias");
+
+                    b.ToTable("registered_model_aliases", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelTag", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(250)
+                        .HasColumnType("nvarchar(250)")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(5000)
+                        .HasColumnType("nvarchar(max)")
+                        .HasColumnName("value");
+
+                    b.HasKey("RegisteredModelId", "Key");
+
+                    b.ToTable("registered_model_tags", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegistryEvent", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)")
+                        .HasColumnName("actor");
+
+                    b.Property<string>("After")
+                        .HasMaxLength(255)
+                        .HasColumnType("nvarchar(255)")
+                        .HasColumnName("after");
+
+                    b.Property<string>("Alias")
+                        .HasMaxLength(255)
+                        .HasColumnType("nvarchar(255)")
+                        .HasColumnName("alias");
+
+                    b.Property<string>("Before")
+                        .HasMaxLength(255)
+                        .HasColumnType("nvarchar(255)")
+                        .HasColumnName("before");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("ModelName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)")
+                        .HasColumnName("model_name");
+
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<long>("Timestamp")
+                        .HasColumnType("bigint")
+                        .HasColumnName("timestamp");
+
+                    b.Property<int?>("Version")
+                        .HasColumnType("int")
+                        .HasColumnName("version");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RegisteredModelId", "Version", "Id");
+
+                    b.ToTable("registry_events", (string)null);
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Dataset", b =>
                 {
                     b.Property<string>("Id")
@@ -253,6 +514,8 @@ namespace Dashboard.Data.Migrations.SqlServer
                         .HasColumnName("status_message");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("SourceRunId");
 
                     b.HasIndex("ExperimentId", "Name");
 
@@ -572,6 +835,44 @@ namespace Dashboard.Data.Migrations.SqlServer
                     b.ToTable("tags", (string)null);
                 });
 
+            modelBuilder.Entity("Dashboard.Registry.ModelVersion", b =>
+                {
+                    b.HasOne("Dashboard.Registry.RegisteredModel", "RegisteredModel")
+                        .WithMany("Versions")
+                        .HasForeignKey("RegisteredModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("RegisteredModel");
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.ModelVersionTag", b =>
+                {
+                    b.HasOne("Dashboard.Registry.ModelVersion", null)
+                        .WithMany("Tags")
+                        .HasForeignKey("RegisteredModelId", "Version")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelAlias", b =>
+                {
+                    b.HasOne("Dashboard.Registry.RegisteredModel", null)
+                        .WithMany("Aliases")
+                        .HasForeignKey("RegisteredModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelTag", b =>
+                {
+                    b.HasOne("Dashboard.Registry.RegisteredModel", null)
+                        .WithMany("Tags")
+                        .HasForeignKey("RegisteredModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Dataset", b =>
                 {
                     b.HasOne("Dashboard.Tracking.Experiment", null)
@@ -725,6 +1026,20 @@ namespace Dashboard.Data.Migrations.SqlServer
                         .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.ModelVersion", b =>
+                {
+                    b.Navigation("Tags");
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModel", b =>
+                {
+                    b.Navigation("Aliases");
+
+                    b.Navigation("Tags");
+
+                    b.Navigation("Versions");
                 });
 
             modelBuilder.Entity("Dashboard.Tracking.Experiment", b =>

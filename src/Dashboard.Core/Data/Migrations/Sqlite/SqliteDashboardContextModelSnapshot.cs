@@ -16,6 +16,263 @@ namespace Dashboard.Data.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Dashboard.Registry.ModelVersion", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<long>("CreationTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("creation_time");
+
+                    b.Property<string>("CurrentStage")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("current_stage");
+
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("deleted");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(5000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<long>("LastUpdatedTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_updated_time");
+
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_id");
+
+                    b.Property<string>("RunId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("RunLink")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_link");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(2064)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StatusMessage")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status_message");
+
+                    b.Property<string>("StorageLocation")
+                        .IsRequired()
+                        .HasMaxLength(2064)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("storage_location");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("RegisteredModelId", "Version");
+
+                    b.HasIndex("ModelId");
+
+                    b.HasIndex("RunId");
+
+                    b.ToTable("model_versions", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.ModelVersionTag", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(5000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("value");
+
+                    b.HasKey("RegisteredModelId", "Version", "Key");
+
+                    b.ToTable("model_version_tags", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModel", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CreationTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("creation_time");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(5000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<long>("LastUpdatedTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_updated_time");
+
+                    b.Property<int>("LastVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_version");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LastUpdatedTime");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("registered_models", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelAlias", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<string>("Alias")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("alias");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("RegisteredModelId", "Alias");
+
+                    b.ToTable("registered_model_aliases", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelTag", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(5000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("value");
+
+                    b.HasKey("RegisteredModelId", "Key");
+
+                    b.ToTable("registered_model_tags", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegistryEvent", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("actor");
+
+                    b.Property<string>("After")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("after");
+
+                    b.Property<string>("Alias")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("alias");
+
+                    b.Property<string>("Before")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("before");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("ModelName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_name");
+
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<long>("Timestamp")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("timestamp");
+
+                    b.Property<int?>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RegisteredModelId", "Version", "Id");
+
+                    b.ToTable("registry_events", (string)null);
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Dataset", b =>
                 {
                     b.Property<string>("Id")
@@ -246,6 +503,8 @@ namespace Dashboard.Data.Migrations.Sqlite
                         .HasColumnName("status_message");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("SourceRunId");
 
                     b.HasIndex("ExperimentId", "Name");
 
@@ -565,6 +824,44 @@ namespace Dashboard.Data.Migrations.Sqlite
                     b.ToTable("tags", (string)null);
                 });
 
+            modelBuilder.Entity("Dashboard.Registry.ModelVersion", b =>
+                {
+                    b.HasOne("Dashboard.Registry.RegisteredModel", "RegisteredModel")
+                        .WithMany("Versions")
+                        .HasForeignKey("RegisteredModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("RegisteredModel");
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.ModelVersionTag", b =>
+                {
+                    b.HasOne("Dashboard.Registry.ModelVersion", null)
+                        .WithMany("Tags")
+                        .HasForeignKey("RegisteredModelId", "Version")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelAlias", b =>
+                {
+                    b.HasOne("Dashboard.Registry.RegisteredModel", null)
+                        .WithMany("Aliases")
+                        .HasForeignKey("RegisteredModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModelTag", b =>
+                {
+                    b.HasOne("Dashboard.Registry.RegisteredModel", null)
+                        .WithMany("Tags")
+                        .HasForeignKey("RegisteredModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Dataset", b =>
                 {
                     b.HasOne("Dashboard.Tracking.Experiment", null)
@@ -718,6 +1015,20 @@ namespace Dashboard.Data.Migrations.Sqlite
                         .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.ModelVersion", b =>
+                {
+                    b.Navigation("Tags");
+                });
+
+            modelBuilder.Entity("Dashboard.Registry.RegisteredModel", b =>
+                {
+                    b.Navigation("Aliases");
+
+                    b.Navigation("Tags");
+
+                    b.Navigation("Versions");
                 });
 
             modelBuilder.Entity("Dashboard.Tracking.Experiment", b =>
