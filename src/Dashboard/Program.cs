@@ -4,6 +4,7 @@ using Dashboard.Api.V1;
 using Dashboard.Artifacts;
 using Dashboard.Data;
 using Dashboard.ModelCards;
+using Dashboard.Registry;
 using Dashboard.Search;
 using Dashboard.Tracking;
 using Dashboard.Workers;
@@ -28,6 +29,9 @@ builder.Services.AddSingleton<RunSearchService>();
 builder.Services.AddSingleton<ExperimentSearchService>();
 builder.Services.AddSingleton<LoggedModelService>();
 builder.Services.AddSingleton<LoggedModelSearchService>();
+builder.Services.AddSingleton<ModelSourceResolver>();
+builder.Services.AddSingleton<RegistrySearchService>();
+builder.Services.AddSingleton<RegistryService>();
 // Made now, so that a wrong root or S3 setting stops the start; registered through a factory so that the container
 // disposes it (the S3 store holds an HTTP client).
 var artifactStore = ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration));

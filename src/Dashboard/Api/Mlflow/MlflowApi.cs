@@ -22,6 +22,7 @@ public static class MlflowApi
             api.MapRunEndpoints();
             api.MapMetricEndpoints();
             api.MapLoggedModelEndpoints();
+            api.MapRegistryEndpoints();
         }
         app.MapArtifactEndpoints();
         app.MapServerEndpoints();
