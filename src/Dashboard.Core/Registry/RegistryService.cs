@@ -97,15 +97,12 @@ public sealed class RegistryService(
         _ = actor;
         return await WriteAsync(async db =>
         {
+            var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             var now = Now;
-            var changed = await db.RegisteredModels.Where(m => m.Name == n).ExecuteUpdateAsync(s => s
+            await db.RegisteredModels.Where(m => m.Id == id).ExecuteUpdateAsync(s => s
                 .SetProperty(m => m.Description, description)
                 .SetProperty(m => m.LastUpdatedTime, now), ct);
-            if (changed == 0)
-            {
-                throw ModelNotFound(n);
-            }
-            return (await LoadModelsAsync(db, [await ModelIdAsync(db, n, ct) ?? throw ModelNotFound(n)], ct))[0];
+            return (await LoadModelsAsync(db, [id], ct))[0];
         }, ct);
     }
 
@@ -118,8 +115,9 @@ public sealed class RegistryService(
         _ = actor;
         return await WriteAsync(async db =>
         {
+            var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             var now = Now;
-            var id = await LockModelAsync(db, n, now, ct) ?? throw ModelNotFound(n);
+            await TouchModelAsync(db, id, now, ct);
             if (target != n)
             {
                 if (await db.RegisteredModels.AnyAsync(m => m.Name == target, ct))
@@ -153,8 +151,8 @@ public sealed class RegistryService(
         var n = RegistryValidation.Name(name);
         await WriteAsync(async db =>
         {
+            var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             var now = Now;
-            var id = await LockModelAsync(db, n, now, ct) ?? throw ModelNotFound(n);
             var aliases = await db.RegisteredModelAliases.AsNoTracking().Where(a => a.RegisteredModelId == id).ToListAsync(ct);
             foreach (var alias in aliases.OrderBy(a => a.Alias, StringComparer.Ordinal))
             {
@@ -190,7 +188,7 @@ public sealed class RegistryService(
         _ = actor;
         await WriteAsync(async db =>
         {
-            var id = await LockModelAsync(db, n, touch: null, ct) ?? throw ModelNotFound(n);
+            var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             var tag = await db.RegisteredModelTags.FirstOrDefaultAsync(t => t.RegisteredModelId == id && t.Key == key, ct);
             if (tag is null)
             {
@@ -213,7 +211,7 @@ public sealed class RegistryService(
         _ = actor;
         await WriteAsync(async db =>
         {
-            var id = await LockModelAsync(db, n, touch: null, ct) ?? throw ModelNotFound(n);
+            var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             await db.RegisteredModelTags.Where(t => t.RegisteredModelId == id && t.Key == k).ExecuteDeleteAsync(ct);
             return true;
         }, ct);
@@ -245,16 +243,17 @@ public sealed class RegistryService(
 
         var version = await WriteAsync(async db =>
         {
-            var now = Now;
             // The lock and the number in one statement: a concurrent creation waits here until this one commits.
-            var changed = await db.RegisteredModels.Where(m => m.Name == n).ExecuteUpdateAsync(s => s
-                .SetProperty(m => m.LastVersion, m => m.LastVersion + 1)
-                .SetProperty(m => m.LastUpdatedTime, now), ct);
+            var changed = await db.RegisteredModels.Where(m => m.Name == n)
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.LastVersion, m => m.LastVersion + 1), ct);
             if (changed == 0)
             {
                 throw ModelNotFound(n);
             }
             var model = await db.RegisteredModels.Where(m => m.Name == n).Select(m => new { m.Id, m.LastVersion }).FirstAsync(ct);
+            // Taken under the lock, so a later number never has an earlier time.
+            var now = Now;
+            await TouchModelAsync(db, model.Id, now, ct);
             var row = new ModelVersion
             {
                 RegisteredModelId = model.Id,
@@ -317,7 +316,7 @@ public sealed class RegistryService(
         _ = actor;
         return await WriteAsync(async db =>
         {
-            var key = await LockVersionAsync(db, n, number, version, touchModel: null, ct);
+            var key = await LockVersionAsync(db, n, number, version, ct);
             var now = Now;
             await db.ModelVersions.Where(v => v.RegisteredModelId == key.RegisteredModelId && v.Version == key.Version)
                 .ExecuteUpdateAsync(s => s.SetProperty(v => v.Description, description).SetProperty(v => v.LastUpdatedTime, now), ct);
@@ -344,8 +343,9 @@ public sealed class RegistryService(
         }
         return await WriteAsync(async db =>
         {
+            var key = await LockVersionAsync(db, n, number, version, ct);
             var now = Now;
-            var key = await LockVersionAsync(db, n, number, version, touchModel: now, ct);
+            await TouchModelAsync(db, key.RegisteredModelId, now, ct);
             var row = await db.ModelVersions.FirstAsync(v => v.RegisteredModelId == key.RegisteredModelId && v.Version == key.Version, ct);
             if (row.CurrentStage != target)
             {
@@ -380,8 +380,9 @@ public sealed class RegistryService(
         var (n, number) = (RegistryValidation.Name(name), RegistryValidation.Version(version));
         await WriteAsync(async db =>
         {
+            var key = await LockVersionAsync(db, n, number, version, ct);
             var now = Now;
-            var key = await LockVersionAsync(db, n, number, version, touchModel: now, ct);
+            await TouchModelAsync(db, key.RegisteredModelId, now, ct);
             var aliases = await db.RegisteredModelAliases
                 .Where(a => a.RegisteredModelId == key.RegisteredModelId && a.Version == key.Version).ToListAsync(ct);
             foreach (var alias in aliases.OrderBy(a => a.Alias, StringComparer.Ordinal))
@@ -406,7 +407,7 @@ public sealed class RegistryService(
         _ = actor;
         await WriteAsync(async db =>
         {
-            var at = await LockVersionAsync(db, n, number, version, touchModel: null, ct);
+            var at = await LockVersionAsync(db, n, number, version, ct);
             var tag = await db.ModelVersionTags.FirstOrDefaultAsync(
                 t => t.RegisteredModelId == at.RegisteredModelId && t.Version == at.Version && t.Key == key, ct);
             if (tag is null)
@@ -430,7 +431,7 @@ public sealed class RegistryService(
         _ = actor;
         await WriteAsync(async db =>
         {
-            var at = await LockVersionAsync(db, n, number, version, touchModel: null, ct);
+            var at = await LockVersionAsync(db, n, number, version, ct);
             await db.ModelVersionTags.Where(t => t.RegisteredModelId == at.RegisteredModelId && t.Version == at.Version && t.Key == k)
                 .ExecuteDeleteAsync(ct);
             return true;
@@ -450,7 +451,7 @@ public sealed class RegistryService(
         var number = RegistryValidation.Version(version);
         await WriteAsync(async db =>
         {
-            var key = await LockVersionAsync(db, n, number, version, touchModel: null, ct);
+            var key = await LockVersionAsync(db, n, number, version, ct);
             var row = await db.RegisteredModelAliases.FirstOrDefaultAsync(x => x.RegisteredModelId == key.RegisteredModelId && x.Alias == a, ct);
             if (row?.Version == key.Version)
             {
@@ -477,7 +478,7 @@ public sealed class RegistryService(
         var a = RegistryValidation.Alias(alias);
         await WriteAsync(async db =>
         {
-            var id = await LockModelAsync(db, n, touch: null, ct) ?? throw ModelNotFound(n);
+            var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             var row = await db.RegisteredModelAliases.FirstOrDefaultAsync(x => x.RegisteredModelId == id && x.Alias == a, ct);
             if (row is not null)
             {
@@ -557,7 +558,9 @@ public sealed class RegistryService(
             {
                 throw VersionNotFound(n, version);
             }
-            events = events.Where(e => e.Version == v);
+            // The version's own events, and the moves of aliases away from it (recorded with the version moved to).
+            var text = v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            events = events.Where(e => e.Version == v || (e.Kind == RegistryEventKind.AliasSet && e.Before == text));
         }
         if (before is { } b)
         {
@@ -727,25 +730,27 @@ public sealed class RegistryService(
     }
 
     /// <summary>
-    /// Writes the model's row, which holds it until the transaction ends (the serialization point of every change to a
-    /// model), setting its last update to <paramref name="touch"/> when given (MLflow's RPCs that change it).
-    /// Answers the model's id, or null when there is no model of that name.
+    /// Writes the model's row (unchanged), which holds it until the transaction ends: the serialization point of every
+    /// change to a model. Times are read after it, so they grow with the order of the changes. Answers the model's id,
+    /// or null when there is no model of that name.
     /// </summary>
-    private static async Task<long?> LockModelAsync(DashboardDbContext db, string name, long? touch, CancellationToken ct)
+    private static async Task<long?> LockModelAsync(DashboardDbContext db, string name, CancellationToken ct)
     {
-        var models = db.RegisteredModels.Where(m => m.Name == name);
-        var changed = touch is { } now
-            ? await models.ExecuteUpdateAsync(s => s.SetProperty(m => m.LastUpdatedTime, now), ct)
-            : await models.ExecuteUpdateAsync(s => s.SetProperty(m => m.LastVersion, m => m.LastVersion), ct);
+        var changed = await db.RegisteredModels.Where(m => m.Name == name)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.LastVersion, m => m.LastVersion), ct);
         return changed == 0 ? null : await ModelIdAsync(db, name, ct);
     }
 
+    /// <summary>Sets a model's last update, for MLflow's RPCs that change it.</summary>
+    private static Task<int> TouchModelAsync(DashboardDbContext db, long id, long now, CancellationToken ct) =>
+        db.RegisteredModels.Where(m => m.Id == id).ExecuteUpdateAsync(s => s.SetProperty(m => m.LastUpdatedTime, now), ct);
+
     /// <summary>Locks the model and finds a non-deleted version of it, or answers MLflow's 404 for the version.</summary>
     private static async Task<ModelVersionKey> LockVersionAsync(DashboardDbContext db, string name, int? number, string? version,
-        long? touchModel, CancellationToken ct)
+        CancellationToken ct)
     {
         // MLflow names the version, not the model, when either is missing.
-        var id = await LockModelAsync(db, name, touchModel, ct) ?? throw VersionNotFound(name, version);
+        var id = await LockModelAsync(db, name, ct) ?? throw VersionNotFound(name, version);
         if (number is not { } v || !await db.ModelVersions.AnyAsync(x => x.RegisteredModelId == id && x.Version == v && !x.Deleted, ct))
         {
             throw VersionNotFound(name, version);

@@ -287,7 +287,8 @@ public class ModelCardTests(SharedServers servers)
         // Nothing of the request's Host header is echoed.
         (document["servers"]?.AsArray() ?? []).ShouldBeEmpty();
         var paths = document["paths"]!.AsObject().Select(p => p.Key).ToList();
-        paths.ShouldBe(["/api/v1/runs/{run_id}/model-cards", "/api/v1/runs/{run_id}/model-card", "/api/v1/logged-models/{model_id}/model-card"],
+        paths.ShouldBe(["/api/v1/runs/{run_id}/model-cards", "/api/v1/runs/{run_id}/model-card", "/api/v1/logged-models/{model_id}/model-card",
+            "/api/v1/registered-models/{name}/history", "/api/v1/registered-models/{name}/versions/{version}/history"],
             ignoreOrder: true);
         foreach (var (_, item) in document["paths"]!.AsObject())
         {

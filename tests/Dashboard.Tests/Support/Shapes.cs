@@ -37,6 +37,19 @@ public static class Shapes
                                 "dataset_name?": "string", "dataset_digest?": "string", "model_id": "string", "run_id": "string"}]}}
         """;
 
+    /// <summary>model_registry.proto's ModelVersion as MLflow's server writes it.</summary>
+    public const string ModelVersion = $$"""
+        {"name": "string", "version": "string", "creation_timestamp": "number", "last_updated_timestamp": "number",
+         "current_stage": "string", "description": "string", "source": "string", "run_id": "string", "status": "string",
+         "status_message?": "string", "tags?": [{{KeyValue}}], "run_link": "string", "aliases?": ["string"]}
+        """;
+
+    /// <summary>model_registry.proto's RegisteredModel as MLflow's server writes it.</summary>
+    public const string RegisteredModel = $$"""
+        {"name": "string", "creation_timestamp": "number", "last_updated_timestamp": "number", "description?": "string",
+         "latest_versions?": [{{ModelVersion}}], "tags?": [{{KeyValue}}], "aliases?": [{"alias": "string", "version": "string"}]}
+        """;
+
     public const string Error = """{"error_code": "string", "message": "string"}""";
 
     public const string Empty = "{}";
