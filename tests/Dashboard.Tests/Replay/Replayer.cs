@@ -24,7 +24,8 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
 
     /// <summary>Values that the server makes up (clock times, opaque tokens): compared by JSON kind only.</summary>
     private static readonly HashSet<string> KindOnly =
-        ["creation_time", "last_update_time", "next_page_token", "creation_timestamp_ms", "last_updated_timestamp_ms"];
+        ["creation_time", "last_update_time", "next_page_token", "creation_timestamp_ms", "last_updated_timestamp_ms",
+         "creation_timestamp", "last_updated_timestamp"];
 
     /// <summary>
     /// Messages that MLflow 3 writes and MLflow 2.17 leaves out when empty. Clients ignore unknown fields, so this
@@ -44,10 +45,11 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
     private readonly Dictionary<string, byte[]> _binaries = new(StringComparer.Ordinal);
 
     /// <summary>Replays one exchange; answers the differences found (none when the answer matches).</summary>
-    /// <param name="ignoredTags">Tags left out of the comparison on both sides: written by an RPC this replay skips.</param>
-    public async Task<List<string>> StepAsync(Exchange exchange, bool compareMessage = true, IReadOnlySet<string>? ignoredTags = null)
+    /// <param name="newerFields">Fields that this server writes and the recorded MLflow left out of this answer (a newer
+    /// MLflow writes them): not flagged where the recording lacks them, compared where it has them.</param>
+    public async Task<List<string>> StepAsync(Exchange exchange, bool compareMessage = true, IReadOnlySet<string>? newerFields = null)
     {
-        _ignoredTags = ignoredTags ?? new HashSet<string>();
+        _newerFields = newerFields ?? new HashSet<string>();
         if (exchange.Method == "GET" && exchange.Path.Contains(ArtifactsPath + "/", StringComparison.Ordinal))
         {
             return await DownloadAsync(exchange);
@@ -76,7 +78,7 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
         }
         else
         {
-            Compare(expected, WithoutIgnoredTags(reply.Json), "$", field: null, diffs);
+            Compare(expected, reply.Json, "$", field: null, diffs);
         }
         return diffs;
     }
@@ -125,6 +127,8 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
         // The artifact proxy's ?path=: "<experiment id>/<run id>/artifacts/...".
         "path" => MapArtifactPath(value),
         "page_token" => _pageTokens.GetValueOrDefault(value, value),
+        // model-versions/create's source: a run's artifact location, or a runs:/ or models:/ URI.
+        "source" => MapArtifactUri(value),
         // Run and model ids also travel inside strings: filters ("attributes.run_id IN ('...')"), model JSON.
         _ => MapIds(value),
     };
@@ -275,48 +279,10 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
         }
     }
 
-    private IReadOnlySet<string> _ignoredTags = new HashSet<string>();
-
-    /// <summary>This server's answer without the tags left out of this exchange's comparison.</summary>
-    private JsonNode? WithoutIgnoredTags(JsonNode? node)
-    {
-        if (_ignoredTags.Count == 0)
-        {
-            return node;
-        }
-        var copy = node?.DeepClone();
-        Strip(copy, field: null);
-        return copy;
-
-        void Strip(JsonNode? n, string? field)
-        {
-            switch (n)
-            {
-                case JsonObject obj:
-                    foreach (var (name, value) in obj.ToList())
-                    {
-                        Strip(value, name);
-                    }
-                    break;
-                case JsonArray array:
-                    foreach (var item in array.ToList())
-                    {
-                        if (field == "tags" && item?["key"]?.GetValue<string>() is { } key && _ignoredTags.Contains(key))
-                        {
-                            array.Remove(item);
-                        }
-                        else
-                        {
-                            Strip(item, field);
-                        }
-                    }
-                    break;
-            }
-        }
-    }
+    private IReadOnlySet<string> _newerFields = new HashSet<string>();
 
     /// <summary>
-    /// The recorded answer as this server should write it: ids mapped, tags left out of the comparison dropped, and the
+    /// The recorded answer as this server should write it: ids mapped, and the
     /// infinities that MLflow's SQL store clamps to ±1.7976931348623157e308 written as "Infinity"/"-Infinity"
     /// (DESIGN: NaN and infinities travel as strings; this server keeps them).
     /// </summary>
@@ -335,10 +301,6 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
                 var items = new JsonArray();
                 foreach (var item in array)
                 {
-                    if (field == "tags" && item?["key"]?.GetValue<string>() is { } key && _ignoredTags.Contains(key))
-                    {
-                        continue;
-                    }
                     items.Add(Normalize(item, field));
                 }
                 return items;
@@ -351,22 +313,24 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
         }
     }
 
-    private string MapResponseValue(string? field, string value)
+    private string MapResponseValue(string? field, string value) => field switch
     {
-        if (field is "experiment_id")
+        "experiment_id" => _experiments.GetValueOrDefault(value, value),
+        // A model version's source is an artifact location too (mlflow-artifacts:/<experiment>/<run>/artifacts/model).
+        "artifact_location" or "artifact_uri" or "source" => MapArtifactUri(value),
+        _ => MapIds(value),
+    };
+
+    /// <summary>An <c>mlflow-artifacts:/&lt;experiment id&gt;/...</c> URI with the experiment id and run ids mapped.</summary>
+    private string MapArtifactUri(string value)
+    {
+        foreach (var (recorded, ours) in _experiments)
         {
-            return _experiments.GetValueOrDefault(value, value);
-        }
-        if (field is "artifact_location" or "artifact_uri")
-        {
-            foreach (var (recorded, ours) in _experiments)
+            var prefix = $"mlflow-artifacts:/{recorded}";
+            if (value == prefix || value.StartsWith(prefix + "/", StringComparison.Ordinal))
             {
-                var prefix = $"mlflow-artifacts:/{recorded}";
-                if (value == prefix || value.StartsWith(prefix + "/", StringComparison.Ordinal))
-                {
-                    value = $"mlflow-artifacts:/{ours}{value[prefix.Length..]}";
-                    break;
-                }
+                value = $"mlflow-artifacts:/{ours}{value[prefix.Length..]}";
+                break;
             }
         }
         return MapIds(value);
@@ -404,7 +368,7 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
         return message;
     }
 
-    private static void Compare(JsonNode? expected, JsonNode? actual, string path, string? field, List<string> diffs)
+    private void Compare(JsonNode? expected, JsonNode? actual, string path, string? field, List<string> diffs)
     {
         var expectedKind = WireShape.Kind(expected);
         var actualKind = WireShape.Kind(actual);
@@ -434,7 +398,8 @@ public sealed class Replayer(DashboardServer server, IReadOnlyDictionary<string,
                 }
                 foreach (var (name, value) in a)
                 {
-                    if (!e.ContainsKey(name) && !(NewerEmptyMessages.Contains(name) && value is JsonObject { Count: 0 }))
+                    if (!e.ContainsKey(name) && !(NewerEmptyMessages.Contains(name) && value is JsonObject { Count: 0 })
+                        && !_newerFields.Contains(name))
                     {
                         diffs.Add($"{path}.{name}: not in the recording ({Shorten(value?.ToJsonString())})");
                     }
