@@ -60,6 +60,8 @@ public sealed partial class ModelSourceResolver(IDbContextFactory<DashboardDbCon
         var givenModel = string.IsNullOrEmpty(modelId) ? null : modelId;
         TrackingValidation.Length(givenRun, "run_id", DashboardDbContext.Lengths.RunId);
         TrackingValidation.Length(givenModel, "model_id", DashboardDbContext.Lengths.ModelId);
+        Refuse("run_id", givenRun is null ? null : SourceUris.Unencodable(givenRun));
+        Refuse("model_id", givenModel is null ? null : SourceUris.Unencodable(givenModel));
         var decoded = Check(SourceParameter, SourceUris.Decode(raw, out var d), d);
         Refuse(SourceParameter, SourceUris.SplitScheme(decoded, out var scheme, out var rest));
         // A location is judged before the database is asked anything: a refused host or local path costs no query.

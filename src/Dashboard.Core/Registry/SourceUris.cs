@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Dashboard.Artifacts;
+using Dashboard.Search;
 
 namespace Dashboard.Registry;
 
@@ -40,14 +41,8 @@ internal static partial class SourceUris
             return $"it is still percent-encoded after {ArtifactPath.MaxDecodingRounds} rounds of decoding.";
         }
         decoded = stable;
-        for (var i = 0; i < decoded.Length; i++)
+        foreach (var c in decoded)
         {
-            var c = decoded[i];
-            if (char.IsHighSurrogate(c) && i + 1 < decoded.Length && char.IsLowSurrogate(decoded[i + 1]))
-            {
-                i++;
-                continue;
-            }
             var problem = c switch
             {
                 '\\' => "'\\' is not allowed (a path separator on Windows).",
@@ -55,7 +50,6 @@ internal static partial class SourceUris
                 '?' => "'?' is not allowed (a query).",
                 ';' => "';' is not allowed (path parameters).",
                 _ when char.IsControl(c) => "control characters (U+0000 to U+001F, U+007F to U+009F) are not allowed.",
-                _ when char.IsSurrogate(c) => "it is not valid Unicode (an unpaired surrogate).",
                 _ => null,
             };
             if (problem is not null)
@@ -63,8 +57,21 @@ internal static partial class SourceUris
                 return problem;
             }
         }
+        if (Unencodable(decoded) is { } unencodable)
+        {
+            return unencodable;
+        }
         return ArtifactPath.HasDotSegment(decoded) ? "'.' and '..' segments are not allowed." : null;
     }
+
+    /// <summary>
+    /// What the databases cannot take as a parameter (a lone surrogate, NUL: a 500 on PostgreSQL otherwise), or null.
+    /// Also for run_id and model_id, which are looked up as they are.
+    /// </summary>
+    public static string? Unencodable(string text) =>
+        FilterScanner.FirstUnencodable(text) is var bad && bad >= 0
+            ? text[bad] == '\0' ? "the NUL character (U+0000) is not allowed." : "it is not valid Unicode (an unpaired surrogate)."
+            : null;
 
     /// <summary>
     /// Splits a decoded source into its scheme (lower case, as URI schemes compare) and the rest. A source without

@@ -173,10 +173,13 @@ public sealed class ModelSourcesTests(SeededRegistry seeded) : IClassFixture<See
     }
 
     [Fact]
-    public async Task Refuses_a_source_that_is_not_valid_unicode()
+    public async Task Refuses_a_source_or_id_that_no_database_can_take()
     {
         await Refuses(Loc217 + "/model\uD800", R217, null, "unpaired surrogate");
         await Refuses($"models:/{Name}\uDC00/1", null, null, "unpaired surrogate");
+        await Refuses(Loc217, R217[..31] + "\uD800", null, "Invalid value for parameter 'run_id' supplied: it is not valid Unicode");
+        await Refuses(Loc217, R217[..31] + "\0", null, "Invalid value for parameter 'run_id' supplied: the NUL character");
+        await Refuses(LocM39, null, M39 + "\0", "Invalid value for parameter 'model_id' supplied: the NUL character");
     }
 
     [Theory]
