@@ -237,9 +237,8 @@ public sealed class RegistryService(
         var tagRows = RegistryValidation.Tags(tags);
         RegistryValidation.Description(description);
         RegistryValidation.RunLink(runLink);
-        var resolved = await sources.ResolveAsync(source, NullIfEmpty(runId), NullIfEmpty(modelId), ct);
-        TrackingValidation.Length(source, "source", DashboardDbContext.Lengths.ModelSource);
-        TrackingValidation.Length(resolved.StorageLocation, "source", DashboardDbContext.Lengths.ModelSource);
+        // Checks the source (and its length, and that of what it resolves to) before anything is stored.
+        var resolved = await sources.ResolveAsync(source, runId, modelId, ct);
 
         var version = await WriteAsync(async db =>
         {
@@ -801,8 +800,6 @@ public sealed class RegistryService(
         Actor = actor.Name,
         Timestamp = now,
     };
-
-    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     public static MlflowException ModelNotFound(string name) =>
         MlflowException.NotFound($"Registered Model with name={name} not found");

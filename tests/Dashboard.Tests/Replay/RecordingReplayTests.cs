@@ -36,8 +36,12 @@ public class RecordingReplayTests
         [
             (292, "MLflow prints the comparators as a Python set, whose order varies per process; this server uses 3.9's order"),
             (321, "MLflow 2.17's key charset message predates ':' in keys; this server writes MLflow 3's"),
+            (322, "a filter's syntax error keeps the runs' parser's wording (ADR 0009, Search: Errors)"),
         ],
-        [Mlflow3] = [],
+        [Mlflow3] =
+        [
+            (395, "a filter's syntax error keeps the runs' parser's wording (ADR 0009, Search: Errors)"),
+        ],
     };
 
     public static TheoryData<DatabaseProvider, string> Sessions
