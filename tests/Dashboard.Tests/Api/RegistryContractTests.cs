@@ -849,4 +849,201 @@ public class RegistryContractTests(SharedServers servers)
         Str((await server.GetAsync($"{Versions}/get-download-uri?name={name}&version=1")).ShouldBeOk().Json!["artifact_uri"])
             .ShouldBe(Str(logged["info"]!["artifact_uri"]));
     }
+
+    // ---- Sources (the exhaustive cases are ModelSourcesTests in Dashboard.Core.Tests) ------------------------------
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Refuses_unsafe_sources_and_stores_nothing_of_them(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var name = await ModelAsync(server);
+        var (runId, source) = await RunSourceAsync(server);
+        var (otherRun, _) = await RunSourceAsync(server);
+        var unsafeSources = new[]
+        {
+            "file:///etc/passwd",
+            "/etc/passwd",
+            $"{source}/%252e%252e/%252e%252e/{otherRun}/artifacts",
+            $"{source}/../../{otherRun}/artifacts",
+            $"runs:/{runId}/%2e%2e/%2e%2e/{otherRun}",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/1",
+            "http://[::1]/x",
+        };
+
+        foreach (var unsafeSource in unsafeSources)
+        {
+            var plain = await CreateVersionAsync(server, name, unsafeSource, runId);
+            // The prompt tag makes MLflow skip its source checks; here no tag changes them.
+            var asPrompt = await CreateVersionAsync(server, name, unsafeSource, runId,
+                """, "tags": [{"key": "mlflow.prompt.is_prompt", "value": "true"}]""");
+
+            foreach (var reply in new[] { plain, asPrompt })
+            {
+                reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+                reply.Message!.ShouldContain("source");
+                reply.Message!.ShouldNotContain("/tmp");
+            }
+        }
+        var model = await GetModelAsync(server, name);
+        model["latest_versions"].ShouldBeNull();
+        // Nothing was numbered either: the next version is the first.
+        Str((await VersionAsync(server, name))["version"]).ShouldBe("1");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Registers_a_source_only_inside_the_artifacts_of_the_run_or_model_it_names(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var name = await ModelAsync(server);
+        var (runId, source) = await RunSourceAsync(server);
+        var (otherRun, _) = await RunSourceAsync(server);
+
+        var foreign = await CreateVersionAsync(server, name, source, otherRun);
+        var unknownRun = await CreateVersionAsync(server, name, $"runs:/{new string('f', 32)}/model");
+
+        foreign.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        unknownRun.ShouldFail(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+        Str((await CreateVersionAsync(server, name, $"runs:/{runId}/model")).ShouldBeOk().Json!["model_version"]!["run_id"]).ShouldBe(runId);
+    }
+
+    // ---- models:/ URIs (/api/v1) ---------------------------------------------------------------------------------
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Resolves_model_uris_by_version_alias_stage_latest_and_logged_model(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+        var runId = await RunAsync(server, experimentId);
+        var modelId = await MakeModel.IdAsync(server, experimentId, $$""", "source_run_id": {{J(runId)}}""");
+        var loggedLocation = Str((await MakeModel.GetAsync(server, modelId))["info"]!["artifact_uri"]);
+        var name = await ModelAsync(server);
+        var (otherRun, otherSource) = await RunSourceAsync(server);
+        (await CreateVersionAsync(server, name, $"models:/{modelId}", extra: $$""", "model_id": {{J(modelId)}}""")).ShouldBeOk();
+        (await CreateVersionAsync(server, name, otherSource, otherRun)).ShouldBeOk();
+        (await CreateVersionAsync(server, name, otherSource, otherRun)).ShouldBeOk();
+        (await TransitionAsync(server, name, "1", "Production")).ShouldBeOk();
+        (await SetAliasAsync(server, name, "champion", "2")).ShouldBeOk();
+        (await server.PostAsync($"{Versions}/delete", $$"""{"name": {{J(name)}}, "version": "3"}""", "DELETE")).ShouldBeOk();
+
+        async Task<JsonNode> Resolve(string uri) =>
+            (await server.GetAsync($"{V1}/model-uri?uri={Uri.EscapeDataString(uri)}")).ShouldBeOk().Json!;
+
+        var byNumber = await Resolve($"models:/{name}/1");
+        byNumber.ShouldHaveShape("""
+            {"uri": "string", "kind": "string", "name?": "string", "version?": "number", "model_id?": "string", "run_id?": "string",
+             "storage_location": "string"}
+            """);
+        Str(byNumber["kind"]).ShouldBe("model_version");
+        byNumber["version"]!.GetValue<int>().ShouldBe(1);
+        Str(byNumber["model_id"]).ShouldBe(modelId);
+        Str(byNumber["run_id"]).ShouldBe(runId);
+        Str(byNumber["storage_location"]).ShouldBe(loggedLocation);
+        var byAlias = await Resolve($"models:/{name}@champion");
+        byAlias["version"]!.GetValue<int>().ShouldBe(2);
+        Str(byAlias["storage_location"]).ShouldBe(otherSource);
+        (await Resolve($"models:/{name}/Production"))["version"]!.GetValue<int>().ShouldBe(1);
+        (await Resolve($"models:/{name}/production"))["version"]!.GetValue<int>().ShouldBe(1);
+        // The deleted version 3 is not the latest.
+        (await Resolve($"models:/{name}/latest"))["version"]!.GetValue<int>().ShouldBe(2);
+        var logged = await Resolve($"models:/{modelId}");
+        Str(logged["kind"]).ShouldBe("logged_model");
+        logged["version"].ShouldBeNull();
+        Str(logged["storage_location"]).ShouldBe(loggedLocation);
+
+        (await server.GetAsync($"{V1}/model-uri?uri={Uri.EscapeDataString($"models:/{name}/3")}")).ShouldFailAsProblem(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+        (await server.GetAsync($"{V1}/model-uri?uri={Uri.EscapeDataString($"models:/{name}/Staging")}")).ShouldFailAsProblem(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+        (await server.GetAsync($"{V1}/model-uri?uri={Uri.EscapeDataString($"models:/{name}@nobody")}")).ShouldFailAsProblem(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        (await server.GetAsync($"{V1}/model-uri?uri={Uri.EscapeDataString($"models:/{Name("missing")}/1")}")).ShouldFailAsProblem(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+        (await server.GetAsync($"{V1}/model-uri?uri={Uri.EscapeDataString($"runs:/{runId}/model")}")).ShouldFailAsProblem(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        (await server.GetAsync($"{V1}/model-uri")).ShouldFailAsProblem(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+    }
+
+    // ---- Search (the grammar's cases are RegistrySearchServiceTests in Dashboard.Core.Tests) -----------------------
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Searches_registered_models_with_a_filter_an_order_and_pages(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var prefix = Name("search");
+        foreach (var i in new[] { 2, 0, 1 })
+        {
+            await ModelAsync(server, $"{prefix}-{i}", $$""", "tags": [{"key": "aux", "value": "{{(i == 1 ? "no" : "yes")}}"}], "description": "aux {{i}}" """);
+        }
+        await VersionAsync(server, $"{prefix}-0");
+        (await SetAliasAsync(server, $"{prefix}-0", "champion", "1")).ShouldBeOk();
+        var filter = Uri.EscapeDataString($"name LIKE '{prefix}-%'");
+
+        var page1 = (await server.GetAsync($"{Models}/search?filter={filter}&max_results=2&order_by=name%20DESC")).ShouldBeOk().Json!;
+        var page2 = (await server.GetAsync(
+            $"{Models}/search?filter={filter}&max_results=2&order_by=name%20DESC&page_token={Uri.EscapeDataString(Str(page1["next_page_token"]))}")).ShouldBeOk().Json!;
+        var tagged = (await server.GetAsync(
+            $"{Models}/search?filter={Uri.EscapeDataString($"name LIKE '{prefix}-%' AND tags.aux = 'yes'")}")).ShouldBeOk().Json!;
+
+        page1.ShouldHaveShape($$"""{"registered_models": [{{Shapes.RegisteredModel}}], "next_page_token?": "string"}""");
+        page1["registered_models"]!.AsArray().Select(m => Str(m!["name"])).ShouldBe([$"{prefix}-2", $"{prefix}-1"]);
+        page2["registered_models"]!.AsArray().Select(m => Str(m!["name"])).ShouldBe([$"{prefix}-0"]);
+        page2["next_page_token"].ShouldBeNull();
+        // A page's models come whole: description, tags, aliases and latest versions (without aliases, as in MLflow).
+        var found = page2["registered_models"]![0]!;
+        found.ToJsonString().ShouldBe((await GetModelAsync(server, $"{prefix}-0")).ToJsonString());
+        Str(found["aliases"]![0]!["alias"]).ShouldBe("champion");
+        found["latest_versions"]![0]!["aliases"].ShouldBeNull();
+        tagged["registered_models"]!.AsArray().Select(m => Str(m!["name"])).ShouldBe([$"{prefix}-0", $"{prefix}-2"]);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Searches_model_versions_with_a_filter_an_order_and_pages_and_never_finds_deleted_ones(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var name = await ModelAsync(server);
+        for (var i = 0; i < 4; i++)
+        {
+            await VersionAsync(server, name, i == 1 ? """, "tags": [{"key": "validation", "value": "approved"}]""" : "");
+        }
+        (await server.PostAsync($"{Versions}/delete", $$"""{"name": {{J(name)}}, "version": "3"}""", "DELETE")).ShouldBeOk();
+        (await SetAliasAsync(server, name, "champion", "4")).ShouldBeOk();
+        var byName = Uri.EscapeDataString($"name = '{name}'");
+
+        var all = (await server.GetAsync($"{Versions}/search?filter={byName}&order_by=version_number%20ASC")).ShouldBeOk().Json!;
+        var page1 = (await server.GetAsync($"{Versions}/search?filter={byName}&max_results=2&order_by=version_number%20DESC")).ShouldBeOk().Json!;
+        var page2 = (await server.GetAsync(
+            $"{Versions}/search?filter={byName}&max_results=2&order_by=version_number%20DESC&page_token={Uri.EscapeDataString(Str(page1["next_page_token"]))}"))
+            .ShouldBeOk().Json!;
+        var tagged = (await server.GetAsync(
+            $"{Versions}/search?filter={Uri.EscapeDataString($"name = '{name}' AND tags.validation = 'approved'")}")).ShouldBeOk().Json!;
+
+        all.ShouldHaveShape($$"""{"model_versions": [{{Shapes.ModelVersion}}], "next_page_token?": "string"}""");
+        Numbers(all["model_versions"]).ShouldBe(["1", "2", "4"]);
+        // As MLflow, a search answers versions without their aliases.
+        all["model_versions"]!.AsArray().ShouldAllBe(v => v!["aliases"] == null);
+        Numbers(page1["model_versions"]).ShouldBe(["4", "2"]);
+        Numbers(page2["model_versions"]).ShouldBe(["1"]);
+        Numbers(tagged["model_versions"]).ShouldBe(["2"]);
+        ValueOf(tagged["model_versions"]![0]!["tags"], "validation").ShouldBe("approved");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Treats_injection_strings_in_search_filters_as_data(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var name = await ModelAsync(server, $"o'brien; DROP TABLE registered_models; -- {Guid.NewGuid():N}");
+        await VersionAsync(server, name);
+
+        var exact = (await server.GetAsync($"{Models}/search?filter={Uri.EscapeDataString($"name = '{name.Replace("'", "''", StringComparison.Ordinal)}'")}"))
+            .ShouldBeOk().Json!;
+        var orTrue = (await server.GetAsync($"{Models}/search?filter={Uri.EscapeDataString("name = 'x' OR '1'='1'")}"));
+        var comment = await server.GetAsync($"{Versions}/search?filter={Uri.EscapeDataString("name = 'x'; DELETE FROM model_versions; --'")}");
+        var inValue = (await server.GetAsync($"{Versions}/search?filter={Uri.EscapeDataString("name = 'x''; DELETE FROM model_versions; --'")}"))
+            .ShouldBeOk().Json!;
+        // A backslash escapes nothing: the value ends at the second quote and the OR that follows is refused.
+        var backslash = await server.GetAsync($"{Versions}/search?filter={Uri.EscapeDataString(@"run_id = '\' OR 1=1 --'")}");
+
+        exact["registered_models"]!.AsArray().Select(m => Str(m!["name"])).ShouldBe([name]);
+        orTrue.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        comment.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        inValue["model_versions"].ShouldBeNull();
+        backslash.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        Str((await GetVersionAsync(server, name, "1")).ShouldBeOk().Json!["model_version"]!["name"]).ShouldBe(name);
+    }
 }

@@ -57,7 +57,7 @@ public static class V1Api
     public static void MapV1Api(this IEndpointRouteBuilder app)
     {
         app.MapModelCardEndpoints();
-        app.MapRegistryHistoryEndpoints();
+        app.MapRegistryV1Endpoints();
         app.MapOpenApi(OpenApiPath);
         app.MapFallback($"{Prefix}/{{**rest}}", (HttpContext http) => Problem(ErrorCode.ENDPOINT_NOT_FOUND,
             $"No API endpoint for {http.Request.Method} {http.Request.Path}", StatusCodes.Status404NotFound));

@@ -5,14 +5,23 @@ using Microsoft.AspNetCore.Mvc;
 namespace Dashboard.Api.V1;
 
 /// <summary>
-/// The registry's history (issue 4): every stage change and alias move of a registered model, who made it, when, from
-/// what to what. Read-only. Newest first, paged by <c>max_results</c> and <c>page_token</c> (docs/adr/0009-model-registry.md).
+/// The model registry under /api/v1 (issue 4), read-only: the history of every stage change and alias move of a
+/// registered model (who made it, when, from what to what; newest first, paged by <c>max_results</c> and
+/// <c>page_token</c>), and what a <c>models:/</c> URI resolves to (docs/adr/0009-model-registry.md).
 /// </summary>
-public static class RegistryHistoryEndpoints
+public static class RegistryV1Endpoints
 {
-    public static RouteGroupBuilder MapRegistryHistoryEndpoints(this IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapRegistryV1Endpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup(V1Api.Prefix).WithTags("Model registry");
+        api.MapGet("/model-uri", ResolveModelUri)
+            .WithName(nameof(ResolveModelUri))
+            .WithSummary("What a models:/ URI names and where its files are")
+            .WithDescription("models:/<name>/<version>, models:/<name>/<stage> (the latest version in it), models:/<name>/latest, " +
+                "models:/<name>@<alias> (a registered model's version) and models:/<model_id> (an MLflow 3 logged model). " +
+                "An unknown model or version is 404; an unknown alias or stage, or a URI of another form, is 400 (MLflow's answers).")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/registered-models/{name}/history", GetModelHistory)
             .WithName(nameof(GetModelHistory))
             .WithSummary("The history of a registered model: stage changes and alias moves of all its versions, newest first")
@@ -27,6 +36,15 @@ public static class RegistryHistoryEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         return api;
+    }
+
+    /// <param name="uri">A models:/ URI, as MLflow clients load models by.</param>
+    public static async Task<Ok<ModelUriResponse>> ResolveModelUri([FromQuery(Name = "uri")] string? uri, ModelSourceResolver resolver,
+        CancellationToken ct)
+    {
+        // An absent uri is "", which the resolver answers with MLflow's missing-value message.
+        var given = uri ?? "";
+        return TypedResults.Ok(ModelUriResponse.Of(given, await resolver.ResolveModelUriAsync(given, ct)));
     }
 
     /// <param name="maxResults">Events in one answer: 1 to 1000, default 1000.</param>
@@ -68,4 +86,21 @@ public sealed record RegistryEventMessage(long Id, string Kind, string ModelName
 {
     public static RegistryEventMessage Of(RegistryEvent e) => new(e.Id, e.Kind, e.ModelName, e.Version, e.Alias, e.Before, e.After,
         e.Actor, DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp), e.Timestamp);
+}
+
+/// <summary>What a models:/ URI resolves to.</summary>
+/// <param name="Kind"><c>model_version</c> (a registered model's version) or <c>logged_model</c> (models:/&lt;model_id&gt;).</param>
+/// <param name="Name">The registered model (model versions only).</param>
+/// <param name="Version">The version the URI resolves to now (model versions only).</param>
+/// <param name="ModelId">The logged model: the URI's, or the one the version was registered from.</param>
+/// <param name="RunId">The run that produced the model, when known.</param>
+/// <param name="StorageLocation">Where the model's files are (what model-versions/get-download-uri answers for a version).</param>
+public sealed record ModelUriResponse(string Uri, string Kind, string? Name, int? Version, string? ModelId, string? RunId, string StorageLocation)
+{
+    public static ModelUriResponse Of(string uri, ModelUriTarget target) => target switch
+    {
+        RegisteredVersionTarget v => new(uri, "model_version", v.Name, v.Version, v.ModelId, v.RunId, v.StorageLocation),
+        LoggedModelTarget m => new(uri, "logged_model", null, null, m.ModelId, m.SourceRunId, m.StorageLocation),
+        _ => throw new InvalidOperationException($"Unknown target {target.GetType().Name}."),
+    };
 }
