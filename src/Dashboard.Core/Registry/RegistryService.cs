@@ -89,12 +89,10 @@ public sealed class RegistryService(
     }
 
     /// <summary>Sets the description; an absent one clears it, as MLflow's update does.</summary>
-    public async Task<RegisteredModelDetails> UpdateRegisteredModelAsync(string? name, string? description, Actor actor,
-        CancellationToken ct = default)
+    public async Task<RegisteredModelDetails> UpdateRegisteredModelAsync(string? name, string? description, CancellationToken ct = default)
     {
         var n = RegistryValidation.Name(name);
         RegistryValidation.Description(description);
-        _ = actor;
         return await WriteAsync(async db =>
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
@@ -107,12 +105,10 @@ public sealed class RegistryService(
     }
 
     /// <summary>Renames a model; its versions, tags, aliases and history follow (they hold the model's id, not its name).</summary>
-    public async Task<RegisteredModelDetails> RenameRegisteredModelAsync(string? name, string? newName, Actor actor,
-        CancellationToken ct = default)
+    public async Task<RegisteredModelDetails> RenameRegisteredModelAsync(string? name, string? newName, CancellationToken ct = default)
     {
         var n = RegistryValidation.Name(name);
         var target = RegistryValidation.Name(newName, "new_name");
-        _ = actor;
         return await WriteAsync(async db =>
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
@@ -181,11 +177,10 @@ public sealed class RegistryService(
         return await LoadVersionsAsync(db, keys, withAliases: true, ct);
     }
 
-    public async Task SetRegisteredModelTagAsync(string? name, string? key, string? value, Actor actor, CancellationToken ct = default)
+    public async Task SetRegisteredModelTagAsync(string? name, string? key, string? value, CancellationToken ct = default)
     {
         var n = RegistryValidation.Name(name);
         var v = RegistryValidation.Tag(key, value);
-        _ = actor;
         await WriteAsync(async db =>
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
@@ -204,11 +199,10 @@ public sealed class RegistryService(
     }
 
     /// <summary>Deletes a tag of a model; a tag that is not there is no error, as in MLflow.</summary>
-    public async Task DeleteRegisteredModelTagAsync(string? name, string? key, Actor actor, CancellationToken ct = default)
+    public async Task DeleteRegisteredModelTagAsync(string? name, string? key, CancellationToken ct = default)
     {
         var n = RegistryValidation.Name(name);
         var k = RegistryValidation.TagKey(key);
-        _ = actor;
         await WriteAsync(async db =>
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
@@ -307,12 +301,11 @@ public sealed class RegistryService(
     }
 
     /// <summary>Sets the description; an absent one clears it, as MLflow's update does.</summary>
-    public async Task<ModelVersionDetails> UpdateModelVersionAsync(string? name, string? version, string? description, Actor actor,
+    public async Task<ModelVersionDetails> UpdateModelVersionAsync(string? name, string? version, string? description,
         CancellationToken ct = default)
     {
         var (n, number) = (RegistryValidation.Name(name), RegistryValidation.Version(version));
         RegistryValidation.Description(description);
-        _ = actor;
         return await WriteAsync(async db =>
         {
             var key = await LockVersionAsync(db, n, number, version, ct);
@@ -398,12 +391,11 @@ public sealed class RegistryService(
         }, ct);
     }
 
-    public async Task SetModelVersionTagAsync(string? name, string? version, string? key, string? value, Actor actor,
+    public async Task SetModelVersionTagAsync(string? name, string? version, string? key, string? value,
         CancellationToken ct = default)
     {
         var (n, number) = (RegistryValidation.Name(name), RegistryValidation.Version(version));
         var v = RegistryValidation.Tag(key, value);
-        _ = actor;
         await WriteAsync(async db =>
         {
             var at = await LockVersionAsync(db, n, number, version, ct);
@@ -423,11 +415,10 @@ public sealed class RegistryService(
     }
 
     /// <summary>Deletes a tag of a version; a tag that is not there is no error, as in MLflow.</summary>
-    public async Task DeleteModelVersionTagAsync(string? name, string? version, string? key, Actor actor, CancellationToken ct = default)
+    public async Task DeleteModelVersionTagAsync(string? name, string? version, string? key, CancellationToken ct = default)
     {
         var (n, number) = (RegistryValidation.Name(name), RegistryValidation.Version(version));
         var k = RegistryValidation.TagKey(key);
-        _ = actor;
         await WriteAsync(async db =>
         {
             var at = await LockVersionAsync(db, n, number, version, ct);

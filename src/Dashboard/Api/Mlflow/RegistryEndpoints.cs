@@ -6,7 +6,8 @@ namespace Dashboard.Api.Mlflow;
 
 /// <summary>
 /// The RPCs of model_registry.proto (ModelRegistryService). Handlers are named after the RPC; paths and methods are the
-/// proto's. Changes are made as <see cref="CurrentActor"/>, which the registry's history records.
+/// proto's. The changes the registry's history records (stages, aliases) and the models and versions created are made
+/// as <see cref="CurrentActor"/>.
 /// </summary>
 public static class RegistryEndpoints
 {
@@ -53,13 +54,13 @@ public static class RegistryEndpoints
     public static async Task<IResult> RenameRegisteredModel(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<RenameRegisteredModelRequest>(http);
-        return Model(await registry.RenameRegisteredModelAsync(req.Name, req.NewName, CurrentActor.Of(http), http.RequestAborted));
+        return Model(await registry.RenameRegisteredModelAsync(req.Name, req.NewName, http.RequestAborted));
     }
 
     public static async Task<IResult> UpdateRegisteredModel(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<UpdateRegisteredModelRequest>(http);
-        return Model(await registry.UpdateRegisteredModelAsync(req.Name, req.Description, CurrentActor.Of(http), http.RequestAborted));
+        return Model(await registry.UpdateRegisteredModelAsync(req.Name, req.Description, http.RequestAborted));
     }
 
     public static async Task<IResult> DeleteRegisteredModel(HttpContext http, RegistryService registry)
@@ -93,14 +94,14 @@ public static class RegistryEndpoints
     public static async Task<IResult> SetRegisteredModelTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<SetRegisteredModelTagRequest>(http);
-        await registry.SetRegisteredModelTagAsync(req.Name, req.Key, req.Value, CurrentActor.Of(http), http.RequestAborted);
+        await registry.SetRegisteredModelTagAsync(req.Name, req.Key, req.Value, http.RequestAborted);
         return Empty();
     }
 
     public static async Task<IResult> DeleteRegisteredModelTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<DeleteRegisteredModelTagRequest>(http);
-        await registry.DeleteRegisteredModelTagAsync(req.Name, req.Key, CurrentActor.Of(http), http.RequestAborted);
+        await registry.DeleteRegisteredModelTagAsync(req.Name, req.Key, http.RequestAborted);
         return Empty();
     }
 
@@ -134,8 +135,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> UpdateModelVersion(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<UpdateModelVersionRequest>(http);
-        return Version(await registry.UpdateModelVersionAsync(req.Name, req.Version, req.Description, CurrentActor.Of(http),
-            http.RequestAborted));
+        return Version(await registry.UpdateModelVersionAsync(req.Name, req.Version, req.Description, http.RequestAborted));
     }
 
     public static async Task<IResult> TransitionModelVersionStage(HttpContext http, RegistryService registry)
@@ -176,14 +176,14 @@ public static class RegistryEndpoints
     public static async Task<IResult> SetModelVersionTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<SetModelVersionTagRequest>(http);
-        await registry.SetModelVersionTagAsync(req.Name, req.Version, req.Key, req.Value, CurrentActor.Of(http), http.RequestAborted);
+        await registry.SetModelVersionTagAsync(req.Name, req.Version, req.Key, req.Value, http.RequestAborted);
         return Empty();
     }
 
     public static async Task<IResult> DeleteModelVersionTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<DeleteModelVersionTagRequest>(http);
-        await registry.DeleteModelVersionTagAsync(req.Name, req.Version, req.Key, CurrentActor.Of(http), http.RequestAborted);
+        await registry.DeleteModelVersionTagAsync(req.Name, req.Version, req.Key, http.RequestAborted);
         return Empty();
     }
 }
