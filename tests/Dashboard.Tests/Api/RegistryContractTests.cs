@@ -285,6 +285,34 @@ public class RegistryContractTests(SharedServers servers)
         ValueOf((await GetModelAsync(server, name))["tags"], key250).ShouldBe(value5000);
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Limits_descriptions_to_5000_characters_and_run_links_to_500(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var d5000 = new string('d', 5000);
+        var name = await ModelAsync(server, extra: $$""", "description": {{J(d5000)}}""");
+        var (runId, source) = await RunSourceAsync(server);
+        (await CreateVersionAsync(server, name, source, runId, $$""", "description": {{J(d5000)}}, "run_link": {{J(new string('l', 500))}}""")).ShouldBeOk();
+
+        var replies = new[]
+        {
+            await server.PostAsync($"{Models}/create", $$"""{"name": {{J(Name())}}, "description": {{J(d5000 + "d")}}}"""),
+            await server.PostAsync($"{Models}/update", $$"""{"name": {{J(name)}}, "description": {{J(d5000 + "d")}}}""", "PATCH"),
+            await CreateVersionAsync(server, name, source, runId, $$""", "description": {{J(d5000 + "d")}}"""),
+            await server.PostAsync($"{Versions}/update", $$"""{"name": {{J(name)}}, "version": "1", "description": {{J(d5000 + "d")}}}""", "PATCH"),
+        };
+        var runLink = await CreateVersionAsync(server, name, source, runId, $$""", "run_link": {{J(new string('l', 501))}}""");
+
+        foreach (var reply in replies)
+        {
+            reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+            reply.Message.ShouldBe("'description' exceeds the maximum length of 5000 characters");
+        }
+        runLink.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE").Message.ShouldBe("'run_link' exceeds the maximum length of 500 characters");
+        Str((await GetModelAsync(server, name))["description"]).ShouldBe(d5000);
+        Numbers((await GetModelAsync(server, name))["latest_versions"]).ShouldBe(["1"]);
+    }
+
     // ---- Model versions ------------------------------------------------------------------------------------------
 
     [Theory, MemberData(nameof(Providers))]
@@ -1021,6 +1049,24 @@ public class RegistryContractTests(SharedServers servers)
         Numbers(page2["model_versions"]).ShouldBe(["1"]);
         Numbers(tagged["model_versions"]).ShouldBe(["2"]);
         ValueOf(tagged["model_versions"]![0]!["tags"], "validation").ShouldBe("approved");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Refuses_invalid_registry_searches_with_mlflows_messages(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+
+        var tooMany = await server.GetAsync($"{Models}/search?max_results=1001");
+        var badOrder = await server.GetAsync($"{Models}/search?order_by=owner%20ASC");
+        var badKey = await server.GetAsync($"{Versions}/search?filter={Uri.EscapeDataString("metrics.acc > 1")}");
+        var forged = await server.GetAsync($"{Versions}/search?page_token=eyJvZmZzZXQiOiAxfQ%3D%3D");
+
+        foreach (var reply in new[] { tooMany, badOrder, badKey, forged })
+        {
+            reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        }
+        tooMany.Message.ShouldBe("Invalid value for request parameter max_results. It must be at most 1000, but got value 1001");
+        badOrder.Message.ShouldBe("Invalid order by key 'owner' specified. Valid keys are '{'name', 'timestamp'}'");
     }
 
     [Theory, MemberData(nameof(Providers))]
