@@ -63,6 +63,36 @@ public class RegistryServiceTests
     }
 
     [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task Deleting_a_model_removes_its_rows_and_keeps_its_history(DatabaseProvider provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var registry = Registry(db.Factory);
+        var run = await new RunService(db.Factory, TimeProvider.System).CreateRunAsync("0", null, null, null, null, ct);
+        var model = await registry.CreateRegisteredModelAsync("doomed", [new KeyValueInput("k", "v")], null, Actor.Local, ct);
+        var id = model.Model.Id;
+        await registry.CreateModelVersionAsync("doomed", $"{run.ArtifactUri}/model", run.Id, [new KeyValueInput("k", "v")], null, null, null,
+            Actor.Local, ct);
+        await registry.SetAliasAsync("doomed", "champion", "1", new Actor("alice"), ct);
+
+        await registry.DeleteRegisteredModelAsync("doomed", new Actor("bob"), ct);
+
+        await using var context = await db.Factory.CreateDbContextAsync(ct);
+        (await context.RegisteredModels.CountAsync(m => m.Id == id, ct)).ShouldBe(0);
+        (await context.ModelVersions.CountAsync(v => v.RegisteredModelId == id, ct)).ShouldBe(0);
+        (await context.ModelVersionTags.CountAsync(t => t.RegisteredModelId == id, ct)).ShouldBe(0);
+        (await context.RegisteredModelTags.CountAsync(t => t.RegisteredModelId == id, ct)).ShouldBe(0);
+        (await context.RegisteredModelAliases.CountAsync(a => a.RegisteredModelId == id, ct)).ShouldBe(0);
+        var events = await context.RegistryEvents.Where(e => e.RegisteredModelId == id).OrderBy(e => e.Id).ToListAsync(ct);
+        events.Select(e => (e.Kind, e.Alias, e.Before, e.After, e.Actor, e.ModelName)).ShouldBe(
+        [
+            (RegistryEventKind.AliasSet, "champion", null, "1", "alice", "doomed"),
+            (RegistryEventKind.AliasDeleted, "champion", "1", null, "bob", "doomed"),
+        ]);
+    }
+
+    [Theory]
     [InlineData("1", 1)]
     [InlineData(" 7 ", 7)]
     [InlineData("+3", 3)]
