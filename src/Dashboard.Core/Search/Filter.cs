@@ -1,12 +1,14 @@
 namespace Dashboard.Search;
 
 /// <summary>What a search runs over; each has its own identifiers, keys and orders (MLflow's SearchUtils,
-/// SearchExperimentsUtils and search_logged_model_utils).</summary>
+/// SearchExperimentsUtils, search_logged_model_utils, SearchModelUtils and SearchModelVersionUtils).</summary>
 public enum SearchScope
 {
     Runs,
     Experiments,
     LoggedModels,
+    RegisteredModels,
+    ModelVersions,
 }
 
 /// <summary>The kind of thing an identifier names: <c>metrics.x</c>, <c>params.x</c>, <c>tags.x</c>,

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using Dashboard.Errors;
 
 namespace Dashboard.Search;
@@ -196,16 +197,19 @@ public static class FilterParser
             {
                 var list = ReadList();
                 var rawList = text[start.._s.Position];
-                if (!isList)
-                {
-                    throw new SearchSyntaxException(WrongType(entity, rawKey, numeric, rawList, quoted: true), start);
-                }
-                // Runs take lists for run_id only; logged models for every string field (search_logged_model_utils).
-                if (scope == SearchScope.Runs && entity == SearchEntity.Attribute
-                    && SearchVocabulary.CanonicalAttribute(key) != SearchVocabulary.RunIdAttribute)
+                // Runs and model versions take lists for run_id only; logged models for every string field
+                // (search_logged_model_utils). The registry reads a list before it looks at the comparator.
+                var registry = scope is SearchScope.RegisteredModels or SearchScope.ModelVersions;
+                var onlyRunId = scope is SearchScope.Runs || registry;
+                if ((isList || registry) && onlyRunId && entity == SearchEntity.Attribute
+                    && SearchVocabulary.CanonicalAttribute(scope, key) != SearchVocabulary.RunIdAttribute)
                 {
                     throw new SearchSyntaxException(
                         "Only the 'run_id' attribute supports comparison with a list of quoted string values.", start);
+                }
+                if (!isList)
+                {
+                    throw new SearchSyntaxException(WrongType(entity, rawKey, numeric, rawList, quoted: true), start);
                 }
                 return new ListValue(list, start);
             }
@@ -216,6 +220,14 @@ public static class FilterParser
             if (_s.Current is '\'' or '"')
             {
                 var s = _s.ReadQuoted(_s.Current, Expected, "string");
+                // MLflow hands a quoted version_number to SQL as it is, where SQLite compares it as the number it
+                // spells ('2' is 2); a quoted number is read as that number, anything else is refused.
+                if (numeric && scope == SearchScope.ModelVersions
+                    && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var spelled)
+                    && double.IsFinite(spelled))
+                {
+                    return new NumberValue(spelled, s, start);
+                }
                 if (numeric)
                 {
                     throw new SearchSyntaxException(WrongType(entity, rawKey, numeric, text[start.._s.Position], quoted: true), start);
@@ -226,7 +238,13 @@ public static class FilterParser
             {
                 if (!numeric)
                 {
-                    throw new SearchSyntaxException(WrongType(entity, rawKey, numeric, number.Text, quoted: true), start);
+                    throw new SearchSyntaxException(scope switch
+                    {
+                        SearchScope.RegisteredModels when entity == SearchEntity.Attribute =>
+                            $"Expected a quoted string value or a list of quoted string values for attributes. Got value {number.Text}",
+                        SearchScope.ModelVersions when entity == SearchEntity.Attribute => SearchVocabulary.NumericValueForStringAttribute(),
+                        _ => WrongType(entity, rawKey, numeric, number.Text, quoted: true),
+                    }, start);
                 }
                 return new NumberValue(number.Value, number.Text, start);
             }

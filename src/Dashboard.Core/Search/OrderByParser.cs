@@ -4,7 +4,8 @@ namespace Dashboard.Search;
 
 /// <summary>
 /// Parses order_by clauses (<c>metrics.`val loss` DESC</c>, <c>params.lr</c>, <c>start_time</c>) with MLflow's rules
-/// and messages (SearchUtils._parse_order_by_string, parse_order_by_for_search_runs and _experiments).
+/// and messages (SearchUtils._parse_order_by_string, parse_order_by_for_search_runs, _experiments, _registered_models
+/// and _model_versions).
 /// </summary>
 public static class OrderByParser
 {
@@ -76,8 +77,19 @@ public static class OrderByParser
                 throw CouldNotParse("", s.Position);
             }
         }
+        if (scope == SearchScope.RegisteredModels)
+        {
+            // MLflow's SQL store takes three bare words here, no entity prefix; timestamp is last_updated_timestamp.
+            var written = raw.Entity is null ? raw.Key : raw.Entity + "." + raw.Key;
+            if (raw.Entity is not null || !SearchVocabulary.IsAttribute(scope, raw.Key, forOrder: true))
+            {
+                throw new SearchSyntaxException(SearchVocabulary.InvalidRegisteredModelOrderKey(written), raw.Start);
+            }
+            var field = raw.Key == SearchVocabulary.NameAttribute ? raw.Key : SearchVocabulary.LastUpdatedTimestampAttribute;
+            return new OrderTerm(SearchEntity.Attribute, field, ascending);
+        }
         var (entity, key) = SearchIdentifiers.Resolve(scope, raw, forOrder: true);
-        if (scope == SearchScope.Experiments && entity != SearchEntity.Attribute)
+        if (scope is SearchScope.Experiments or SearchScope.ModelVersions && entity != SearchEntity.Attribute)
         {
             throw new SearchSyntaxException("Invalid order_by entity: tag", raw.Start);
         }

@@ -60,6 +60,41 @@ internal static class SearchVocabulary
 
     public const string StatusAttribute = "status";
 
+    // The registry's keys (SearchModelUtils, SearchModelVersionUtils and the SQL registry store).
+    public const string NameAttribute = "name";
+    public const string VersionNumberAttribute = "version_number";
+    public const string SourcePathAttribute = "source_path";
+    public const string CreationTimestampAttribute = "creation_timestamp";
+    public const string LastUpdatedTimestampAttribute = "last_updated_timestamp";
+
+    /// <summary>The order key that MLflow's registered-model search takes for <c>last_updated_timestamp</c>.</summary>
+    public const string TimestampOrderKey = "timestamp";
+
+    private static readonly HashSet<string> RegisteredModelSearchAttributes = new(StringComparer.Ordinal) { NameAttribute };
+
+    // MLflow's SQL store names only these (no creation_timestamp, which its file store alone takes).
+    private static readonly HashSet<string> RegisteredModelOrderKeys = new(StringComparer.Ordinal)
+    {
+        NameAttribute, TimestampOrderKey, LastUpdatedTimestampAttribute,
+    };
+
+    // What MLflow's message recommends: it leaves last_updated_timestamp out on purpose.
+    private static readonly string[] RecommendedRegisteredModelOrderKeys = [NameAttribute, TimestampOrderKey];
+
+    private static readonly HashSet<string> ModelVersionSearchAttributes = new(StringComparer.Ordinal)
+    {
+        NameAttribute, RunIdAttribute, SourcePathAttribute, VersionNumberAttribute,
+    };
+
+    private static readonly HashSet<string> ModelVersionOrderAttributes = new(StringComparer.Ordinal)
+    {
+        NameAttribute, VersionNumberAttribute, CreationTimestampAttribute, LastUpdatedTimestampAttribute,
+    };
+
+    // SearchModelVersionUtils.NUMERIC_ATTRIBUTES: only version_number is searchable, but MLflow's message lists all three.
+    private static readonly string[] ModelVersionNumericAttributes =
+        [CreationTimestampAttribute, LastUpdatedTimestampAttribute, VersionNumberAttribute];
+
     private static readonly HashSet<string> DatasetKeys = new(StringComparer.Ordinal) { "name", "digest", "context" };
 
     // In the order the recorded MLflow 3.9 server printed them; a Python set's order changes from one process to the next.
@@ -93,7 +128,7 @@ internal static class SearchVocabulary
             "tags" => SearchEntity.Tag,
             _ => null,
         },
-        SearchScope.Experiments => word switch
+        SearchScope.Experiments or SearchScope.RegisteredModels or SearchScope.ModelVersions => word switch
         {
             "attribute" => SearchEntity.Attribute,
             "tag" or "tags" => SearchEntity.Tag,
@@ -112,33 +147,37 @@ internal static class SearchVocabulary
 
     public static string InvalidEntity(SearchScope scope, string word) => scope switch
     {
-        SearchScope.Experiments =>
+        SearchScope.Experiments or SearchScope.RegisteredModels or SearchScope.ModelVersions =>
             $"Invalid entity type '{word}'. Valid entity types are ({string.Join(", ", ExperimentIdentifiers.Select(Quote))})",
         SearchScope.LoggedModels => $"Invalid entity type: '{word}'. Expected one of ['attributes', 'metrics', 'params', 'tags'].",
         _ => $"Invalid entity type '{word}'. Valid values are [{string.Join(", ", RunIdentifiers.Select(Quote))}]",
     };
 
-    public static bool IsAttribute(SearchScope scope, string key, bool forOrder) => (scope, forOrder) switch
+    public static bool IsAttribute(SearchScope scope, string key, bool forOrder) => Attributes(scope, forOrder).Contains(key);
+
+    private static HashSet<string> Attributes(SearchScope scope, bool forOrder) => (scope, forOrder) switch
     {
-        (SearchScope.LoggedModels, _) => LoggedModelAttributes.Contains(key),
-        (SearchScope.Runs, false) => RunSearchAttributes.Contains(key),
-        (SearchScope.Runs, true) => RunOrderAttributes.Contains(key),
-        (_, false) => ExperimentSearchAttributes.Contains(key),
-        _ => ExperimentOrderAttributes.Contains(key),
+        (SearchScope.LoggedModels, _) => LoggedModelAttributes,
+        (SearchScope.Runs, false) => RunSearchAttributes,
+        (SearchScope.Runs, true) => RunOrderAttributes,
+        (SearchScope.RegisteredModels, false) => RegisteredModelSearchAttributes,
+        (SearchScope.RegisteredModels, true) => RegisteredModelOrderKeys,
+        (SearchScope.ModelVersions, false) => ModelVersionSearchAttributes,
+        (SearchScope.ModelVersions, true) => ModelVersionOrderAttributes,
+        (_, false) => ExperimentSearchAttributes,
+        _ => ExperimentOrderAttributes,
     };
 
-    public static string InvalidAttribute(SearchScope scope, string key, bool forOrder)
-    {
-        var valid = (scope, forOrder) switch
-        {
-            (SearchScope.LoggedModels, _) => LoggedModelAttributes,
-            (SearchScope.Runs, false) => RunSearchAttributes,
-            (SearchScope.Runs, true) => RunOrderAttributes,
-            (_, false) => ExperimentSearchAttributes,
-            _ => ExperimentOrderAttributes,
-        };
-        return $"Invalid attribute key '{key}' specified. Valid keys are '{PythonSet(valid.Order(StringComparer.Ordinal))}'";
-    }
+    public static string InvalidAttribute(SearchScope scope, string key, bool forOrder) =>
+        $"Invalid attribute key '{key}' specified. Valid keys are '{PythonSet(Attributes(scope, forOrder).Order(StringComparer.Ordinal))}'";
+
+    /// <summary>MLflow's message for an order key of registered models that is not one (SearchUtils.parse_order_by_for_search_registered_models).</summary>
+    public static string InvalidRegisteredModelOrderKey(string written) =>
+        $"Invalid order by key '{written}' specified. Valid keys are '{PythonSet(RecommendedRegisteredModelOrderKeys)}'";
+
+    /// <summary>The one SearchModelVersionUtils message for a number compared with a string attribute.</summary>
+    public static string NumericValueForStringAttribute() =>
+        $"Only the '{PythonSet(ModelVersionNumericAttributes)}' attributes support comparison with numeric values.";
 
     public static bool IsDatasetKey(string key) => DatasetKeys.Contains(key);
 
@@ -149,6 +188,8 @@ internal static class SearchVocabulary
     {
         SearchScope.Runs => RunNumericAttributes.Contains(key),
         SearchScope.LoggedModels => LoggedModelNumericAttributes.Contains(key),
+        SearchScope.RegisteredModels => false,
+        SearchScope.ModelVersions => key == VersionNumberAttribute,
         _ => ExperimentNumericAttributes.Contains(key),
     };
 
@@ -162,6 +203,7 @@ internal static class SearchVocabulary
             "last_updated_timestamp" => "last_updated_timestamp_ms",
             _ => key,
         },
+        SearchScope.RegisteredModels or SearchScope.ModelVersions => key,
         _ => CanonicalAttribute(key),
     };
 
@@ -173,8 +215,14 @@ internal static class SearchVocabulary
         _ => key,
     };
 
-    public static IReadOnlyList<Comparator> Comparators(SearchScope scope, SearchEntity entity, string key) =>
-        scope == SearchScope.LoggedModels ? LoggedModelComparators(entity, key) : entity switch
+    public static IReadOnlyList<Comparator> Comparators(SearchScope scope, SearchEntity entity, string key) => scope switch
+    {
+        SearchScope.LoggedModels => LoggedModelComparators(entity, key),
+        SearchScope.RegisteredModels or SearchScope.ModelVersions => RegistryComparators(scope, entity, key),
+        _ => TrackingComparators(scope, entity, key),
+    };
+
+    private static Comparator[] TrackingComparators(SearchScope scope, SearchEntity entity, string key) => entity switch
     {
         SearchEntity.Metric => NumericComparators,
         SearchEntity.Param or SearchEntity.Tag => KeyValueComparators,
@@ -182,6 +230,18 @@ internal static class SearchVocabulary
         _ when IsNumericAttribute(scope, key) => NumericComparators,
         // Lists are accepted for run_id only, so IN never reaches an experiment's string attribute.
         _ => scope == SearchScope.Experiments ? KeyValueComparators : StringAttributeComparators,
+    };
+
+    /// <summary>
+    /// What the SQL registry store takes: = != LIKE ILIKE on strings and tags, numeric comparisons on version_number.
+    /// IN and NOT IN pass here for every string attribute so that a list on another one than run_id gets MLflow's
+    /// "Only the 'run_id' attribute supports..." from the value check, as in MLflow, which checks the value first.
+    /// </summary>
+    private static Comparator[] RegistryComparators(SearchScope scope, SearchEntity entity, string key) => entity switch
+    {
+        SearchEntity.Tag => KeyValueComparators,
+        _ when IsNumericAttribute(scope, key) => NumericComparators,
+        _ => StringAttributeComparators,
     };
 
     private static Comparator[] LoggedModelComparators(SearchEntity entity, string key) => entity switch
@@ -198,6 +258,16 @@ internal static class SearchVocabulary
     /// </summary>
     public static string InvalidComparator(SearchScope scope, SearchEntity entity, string key, string comparator)
     {
+        if (scope is SearchScope.RegisteredModels or SearchScope.ModelVersions)
+        {
+            // The SQL registry store's words (_get_search_registered_model_filter_query and the versions' twin).
+            return entity switch
+            {
+                SearchEntity.Tag => $"Invalid comparator for tag: {comparator}",
+                _ when IsNumericAttribute(scope, key) => $"Invalid comparator for attribute {key}: {comparator}",
+                _ => $"Invalid comparator for attribute: {comparator}",
+            };
+        }
         if (scope == SearchScope.LoggedModels)
         {
             // search_logged_model_utils lists the string operators whatever the identifier; this lists the ones it takes.

@@ -102,6 +102,74 @@ public class SqlTranslationTests
         Should.NotThrow(() => ExperimentSearchService.Query(db, ViewType.All, filter, order).Take(5).ToQueryString());
     }
 
+    [Theory]
+    [MemberData(nameof(AllProviders))]
+    public void Translates_every_registry_search_shape(DatabaseProvider provider)
+    {
+        using var db = Context(provider);
+        string[] modelFilters =
+        [
+            "",
+            "name = 'a' and name != 'b' and name LIKE 'c%' and name ILIKE '%D_'",
+            "tags.t = 'x' and tag.`u v` != 'y' and tags.w LIKE '[z]%' and tags.q ILIKE 'Q' and tag.`mlflow.prompt.is_prompt` != 'true'",
+            "tags.`mlflow.prompt.is_prompt` = 'true' and attribute.name = 'p'",
+        ];
+        string[][] modelOrders = [[], ["name DESC"], ["timestamp"], ["last_updated_timestamp DESC", "name"]];
+        for (var i = 0; i < modelFilters.Length; i++)
+        {
+            var query = RegistrySearchService.RegisteredModels(db, FilterParser.Parse(modelFilters[i], SearchScope.RegisteredModels),
+                OrderByParser.Parse(modelOrders[i], SearchScope.RegisteredModels));
+            Should.NotThrow(() => query.Skip(10).Take(101).Select(m => m.Id).ToQueryString(), $"{provider}: {modelFilters[i]}");
+        }
+        string[] versionFilters =
+        [
+            "",
+            "name = 'a' and run_id = 'r' and run_id != 's' and run_id IN ('t', 'u') and run_id NOT IN ('v')",
+            "source_path = 'a' and source_path != 'b' and source_path LIKE 'models:/%' and source_path ILIKE '%S3%'",
+            "version_number = 1 and version_number != 2 and version_number > 1.5 and version_number <= '9' and version_number < 1e30",
+            "tags.t = 'x' and tags.u ILIKE 'y%' and name LIKE 'm%' and tags.`mlflow.prompt.is_prompt` = 'true'",
+        ];
+        string[][] versionOrders =
+        [
+            [], ["version_number"], ["creation_timestamp DESC", "name"], ["last_updated_timestamp", "version_number DESC", "name DESC"], ["name"],
+        ];
+        for (var i = 0; i < versionFilters.Length; i++)
+        {
+            var query = RegistrySearchService.ModelVersions(db, FilterParser.Parse(versionFilters[i], SearchScope.ModelVersions),
+                OrderByParser.Parse(versionOrders[i], SearchScope.ModelVersions));
+            Should.NotThrow(() => query.Skip(10).Take(1001).Select(v => new ModelVersionKey(v.RegisteredModelId, v.Version)).ToQueryString(),
+                $"{provider}: {versionFilters[i]}");
+        }
+    }
+
+    [Fact]
+    public void Compares_registry_names_and_tags_on_sql_server_under_a_binary_collation()
+    {
+        using var db = Context(DatabaseProvider.SqlServer);
+        var sql = RegistrySearchService.RegisteredModels(db, FilterParser.Parse("name = 'Model' and tags.t LIKE 'a%'", SearchScope.RegisteredModels), [])
+            .ToQueryString();
+        sql.ShouldContain("COLLATE Latin1_General_100_BIN2");
+        sql.ShouldContain("DATALENGTH");
+        sql.ShouldContain("ESCAPE N'\\'");
+    }
+
+    [Fact]
+    public void Binds_every_registry_filter_value_as_a_parameter()
+    {
+        using var db = Context(DatabaseProvider.PostgreSql);
+        var models = RegistrySearchService.RegisteredModels(db, FilterParser.Parse(
+            "name = '''; DROP TABLE registered_models; --' and tags.t LIKE '%evil%'", SearchScope.RegisteredModels), []).ToQueryString();
+        var versions = RegistrySearchService.ModelVersions(db, FilterParser.Parse(
+            "run_id IN ('x'') OR 1=1 --') and source_path ILIKE '%evil%' and name != 'evil'", SearchScope.ModelVersions), []).ToQueryString();
+        foreach (var sql in new[] { models, versions })
+        {
+            var statement = sql[sql.IndexOf("SELECT", StringComparison.Ordinal)..];
+            statement.ShouldNotContain("DROP TABLE");
+            statement.ShouldNotContain("evil");
+            statement.ShouldNotContain("1=1");
+        }
+    }
+
     [Fact]
     public void Compares_strings_on_sql_server_under_a_binary_collation_and_byte_length()
     {
