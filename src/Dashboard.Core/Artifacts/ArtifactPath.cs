@@ -129,8 +129,9 @@ public readonly record struct ArtifactPath
     /// <summary>
     /// Percent-decodes until nothing changes, so that "%252e%252e" is judged as "..", as the file system or a later
     /// hop would see it. Null when it still changes after the last round. Invalid escapes stay as they are.
+    /// Model version sources (Registry/SourceUris) are decoded by the same rule.
     /// </summary>
-    private static string? Decode(string raw)
+    internal static string? Decode(string raw)
     {
         var current = raw;
         for (var round = 0; round < MaxDecodingRounds; round++)
