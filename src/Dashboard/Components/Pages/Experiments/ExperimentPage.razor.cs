@@ -65,6 +65,8 @@ public partial class ExperimentPage
 
     private IReadOnlyList<RunColumn> Columns => _state.Columns ?? [];
 
+    private string? OrderedMetric => _order.Count > 0 && _order[0] is { Entity: SearchEntity.Metric } term ? term.Key : null;
+
     private int TabIndex => Math.Max(0, Array.IndexOf(TabNames, _state.Tab));
 
     private int PageCount => _total is { } t ? (int)Math.Max(1, (t + _state.PageSize - 1) / _state.PageSize) : 1;
@@ -101,11 +103,15 @@ public partial class ExperimentPage
         if (state.Columns is null)
         {
             // No columns in the URL: this browser's last choice for the experiment, else the defaults; written into the
-            // URL at once, so that a link copied from here shows the same columns to anyone.
+            // URL at once, so that a link copied from here shows the same columns to anyone. Defaults of an experiment
+            // without runs yet stay out of the URL: a reload once runs have arrived should offer their keys.
             var remembered = await Storage.GetAsync(ColumnsKey);
-            var columns = remembered is null ? DefaultColumns() : RunColumn.ParseList(remembered);
-            await GoAsync(state with { Columns = columns }, remember: false);
-            return;
+            IReadOnlyList<RunColumn> columns = remembered is null ? DefaultColumns() : RunColumn.ParseList(remembered);
+            if (columns.Count > 0 || remembered is not null)
+            {
+                await GoAsync(state with { Columns = columns }, remember: false);
+                return;
+            }
         }
         _state = state;
         _now = Clock.GetUtcNow();
@@ -160,6 +166,7 @@ public partial class ExperimentPage
         if (_parsed is null)
         {
             _total = 0;
+            _loadInfo = "";
             return new GridData<RunRow> { Items = [], TotalItems = 0 };
         }
         var clock = Stopwatch.StartNew();

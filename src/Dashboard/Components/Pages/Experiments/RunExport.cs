@@ -31,7 +31,10 @@ public static class RunExport
 
         http.Response.ContentType = "text/csv; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"experiment-{experiment.Id}-runs.csv\"";
-        await using var writer = new StreamWriter(http.Response.Body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 16 * 1024);
+        await using var writer = new StreamWriter(http.Response.Body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 16 * 1024)
+        {
+            NewLine = "\r\n", // RFC 4180
+        };
         string[] fixedHeader = ["run_id", "run_name", "status", "user_id", "start_time", "end_time"];
         await writer.WriteLineAsync(string.Join(",", fixedHeader.Concat(columns.Select(c => Csv(c.Identifier.Replace("`", "", StringComparison.Ordinal))))));
         await foreach (var chunk in table.StreamAsync([experiment.Id], ViewType.ActiveOnly, parsed, orderTerms, ct))
