@@ -74,14 +74,14 @@ public class RunTableServiceTests
 
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
-    public async Task Streams_every_matching_run_in_order_with_its_data(DatabaseProvider provider)
+    public async Task Streams_every_matching_run_in_order_with_the_values_of_the_chosen_keys(DatabaseProvider provider)
     {
         var (database, exp) = await SeedAsync(provider);
         await using var _ = database;
         var runs = new List<Run>();
 
         await foreach (var chunk in new RunTableService(database.Factory).StreamAsync([exp], ViewType.ActiveOnly, FilterParser.Parse("metrics.acc > 0"),
-            OrderByParser.Parse(["metrics.acc DESC"]), TestContext.Current.CancellationToken))
+            OrderByParser.Parse(["metrics.acc DESC"]), new RunKeys(["opt"], ["acc", "loss"], ["team"]), TestContext.Current.CancellationToken))
         {
             runs.AddRange(chunk);
         }
@@ -89,6 +89,7 @@ public class RunTableServiceTests
         runs.Select(r => r.Name).ShouldBe(["a1", "a2", "s1", "none"]);
         runs[0].Params.Single().Value.ShouldBe("adam");
         runs[0].LatestMetrics.Select(m => m.Key).Order().ShouldBe(["acc", "loss"]);
-        runs[0].Tags.Select(t => t.Key).ShouldContain("team");
+        runs[0].Tags.Select(t => t.Key).ShouldBe(["team"]);
+        runs[1].LatestMetrics.Select(m => m.Key).ShouldBe(["acc"]);
     }
 }

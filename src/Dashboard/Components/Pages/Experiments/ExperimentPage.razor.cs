@@ -16,7 +16,7 @@ namespace Dashboard.Components.Pages.Experiments;
 /// navigation to the new URL; the page then reacts to the URL, so a link, a reload and back and forward show the
 /// same view.
 /// </summary>
-public partial class ExperimentPage
+public partial class ExperimentPage : IDisposable
 {
     private static readonly string[] TabNames = [Tab.Runs, Tab.Charts, Tab.Groups];
 
@@ -35,7 +35,10 @@ public partial class ExperimentPage
     private object? _queryKey;
     private long? _total;
     private List<RunRow> _rows = [];
-    private string _loadInfo = "";
+    private TimeSpan? _pageTime;
+    private TimeSpan? _countTime;
+    private object? _countKey;
+    private CancellationTokenSource? _counting;
     private DateTimeOffset _now;
 
     [Inject] private ExperimentService Experiments { get; set; } = null!;
@@ -69,7 +72,9 @@ public partial class ExperimentPage
 
     private int TabIndex => Math.Max(0, Array.IndexOf(TabNames, _state.Tab));
 
-    private int PageCount => _total is { } t ? (int)Math.Max(1, (t + _state.PageSize - 1) / _state.PageSize) : 1;
+    /// <summary>Pages of the count; while it runs, the pages seen so far and one more when this one is full.</summary>
+    private int PageCount => _total is { } t ? (int)Math.Max(1, (t + _state.PageSize - 1) / _state.PageSize)
+        : _state.Page + 1 + (_rows.Count == _state.PageSize ? 1 : 0);
 
     private string ColumnsKey => $"dashboard.columns.{ExperimentId}";
 
@@ -83,6 +88,7 @@ public partial class ExperimentPage
         if (_experiment?.Id != ExperimentId)
         {
             _queryKey = null;
+            _countKey = null;
             _total = null;
             try
             {
@@ -116,16 +122,70 @@ public partial class ExperimentPage
         _state = state;
         _now = Clock.GetUtcNow();
         // The runs change only with what decides membership, order and the page; columns, selection and tabs re-render.
-        var queryKey = (state.Filter, state.Order, state.Status, state.User, state.Since, state.Page, state.PageSize);
+        // The count changes only with membership: paging and ordering do not count again.
+        var countKey = (state.Filter, state.Status, state.User, state.Since);
+        var queryKey = (countKey, state.Order, state.Page, state.PageSize);
         if (!Equals(queryKey, _queryKey))
         {
             _queryKey = queryKey;
             Parse();
+            if (!Equals(countKey, _countKey))
+            {
+                _countKey = countKey;
+                StartCount();
+            }
             if (_grid is not null)
             {
                 await _grid.ReloadServerData();
             }
         }
+    }
+
+    /// <summary>
+    /// Counts the matching runs beside the page, on its own connection: a filter checked per run costs hundreds of
+    /// milliseconds at 100,000 runs (measured, docs/performance.md), and the rows need not wait for it. The pager and
+    /// the total show when it is done; a newer filter cancels an older count.
+    /// </summary>
+    private void StartCount()
+    {
+        _counting?.Cancel();
+        _counting?.Dispose();
+        _counting = null;
+        _total = null;
+        if (_parsed is not { } filter)
+        {
+            _total = 0;
+            return;
+        }
+        var cts = new CancellationTokenSource();
+        _counting = cts;
+        _ = CountAsync(filter, cts.Token);
+    }
+
+    private async Task CountAsync(Filter filter, CancellationToken ct)
+    {
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var total = await Table.CountAsync([ExperimentId], ViewType.ActiveOnly, filter, ct);
+            if (!ct.IsCancellationRequested)
+            {
+                _total = total;
+                _countTime = clock.Elapsed;
+                await InvokeAsync(StateHasChanged);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // A newer filter took over.
+        }
+    }
+
+    public void Dispose()
+    {
+        _counting?.Cancel();
+        _counting?.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     private List<RunColumn> DefaultColumns() =>
@@ -138,7 +198,6 @@ public partial class ExperimentPage
     {
         _parsed = null;
         _filterError = null;
-        _total = null;
         if (!FilterParser.TryParse(_state.Filter, SearchScope.Runs, out _, out var error))
         {
             _filterError = error;
@@ -161,24 +220,27 @@ public partial class ExperimentPage
         _parsed = parsed;
     }
 
+    /// <summary>The grid's ServerData: the page the URL names (the grid's own paging state is not used: the pager
+    /// below the grid is the URL's).</summary>
     private async Task<GridData<RunRow>> LoadRunsAsync(GridState<RunRow> state, CancellationToken ct)
     {
         if (_parsed is null)
         {
-            _total = 0;
-            _loadInfo = "";
+            _rows = [];
+            _pageTime = null;
             return new GridData<RunRow> { Items = [], TotalItems = 0 };
         }
         var clock = Stopwatch.StartNew();
-        _total = await Table.CountAsync([ExperimentId], ViewType.ActiveOnly, _parsed, ct);
-        var counted = clock.Elapsed;
         var runs = await Search.PageAsync([ExperimentId], ViewType.ActiveOnly, _parsed, _order, _state.Page * _state.PageSize, _state.PageSize, ct);
         _rows = runs.Select(r => new RunRow(r)).ToList();
-        _loadInfo = $"{_rows.Count} shown · counted in {counted.TotalMilliseconds:0} ms, page in {(clock.Elapsed - counted).TotalMilliseconds:0} ms";
-        // The count and the pager live outside the grid.
+        _pageTime = clock.Elapsed;
+        // The pager and the selection's header box live outside the grid's render.
         _ = InvokeAsync(StateHasChanged);
-        return new GridData<RunRow> { Items = _rows, TotalItems = (int)Math.Min(_total.Value, int.MaxValue) };
+        return new GridData<RunRow> { Items = _rows, TotalItems = _rows.Count };
     }
+
+    private string LoadInfo => _pageTime is not { } page ? ""
+        : $"{_rows.Count} shown · page in {page.TotalMilliseconds:0} ms" + (_countTime is { } count && _total is not null ? $", counted in {count.TotalMilliseconds:0} ms" : "");
 
     /// <summary>Shows <paramref name="state"/> by going to its URL (replacing the history entry: a view is one place).</summary>
     private Task GoAsync(RunTableState state, bool remember = true)

@@ -37,7 +37,8 @@ public static class RunExport
         };
         string[] fixedHeader = ["run_id", "run_name", "status", "user_id", "start_time", "end_time"];
         await writer.WriteLineAsync(string.Join(",", fixedHeader.Concat(columns.Select(c => Csv(c.Identifier.Replace("`", "", StringComparison.Ordinal))))));
-        await foreach (var chunk in table.StreamAsync([experiment.Id], ViewType.ActiveOnly, parsed, orderTerms, ct))
+        var keys = new RunKeys(Keys(columns, SearchEntity.Param), Keys(columns, SearchEntity.Metric), Keys(columns, SearchEntity.Tag));
+        await foreach (var chunk in table.StreamAsync([experiment.Id], ViewType.ActiveOnly, parsed, orderTerms, keys, ct))
         {
             var sb = new StringBuilder();
             foreach (var run in chunk)
@@ -55,15 +56,19 @@ public static class RunExport
         }
     }
 
+    private static List<string> Keys(IReadOnlyList<RunColumn> columns, SearchEntity kind) =>
+        columns.Where(c => c.Kind == kind).Select(c => c.Key).ToList();
+
     private static string Iso(long epochMs) =>
         DateTimeOffset.FromUnixTimeMilliseconds(epochMs).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
+    // A run carries only the chosen keys' values (StreamAsync loads no others): a scan of a few items.
     private static string Cell(Run run, RunColumn column) => column.Kind switch
     {
-        SearchEntity.Metric => run.LatestMetrics.FirstOrDefault(m => m.Key == column.Key) is { } m
+        SearchEntity.Metric => run.LatestMetrics.Find(m => m.Key == column.Key) is { } m
             ? m.IsNaN ? "NaN" : m.Value.ToString("R", CultureInfo.InvariantCulture) : "",
-        SearchEntity.Param => Csv(run.Params.FirstOrDefault(p => p.Key == column.Key)?.Value),
-        _ => Csv(run.Tags.FirstOrDefault(t => t.Key == column.Key)?.Value),
+        SearchEntity.Param => Csv(run.Params.Find(p => p.Key == column.Key)?.Value),
+        _ => Csv(run.Tags.Find(t => t.Key == column.Key)?.Value),
     };
 
     /// <summary>
