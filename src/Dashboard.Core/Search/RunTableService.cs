@@ -69,7 +69,7 @@ public sealed class RunTableService(IDbContextFactory<DashboardDbContext> dbs)
     /// <summary>
     /// The matching runs grouped by the value of param <paramref name="paramKey"/>, with each group's size and, when
     /// <paramref name="metricKey"/> is given, the best and the mean of the metric's latest values. Largest groups first;
-    /// at most <see cref="MaxGroups"/>. One GROUP BY in the database; no run is loaded.
+    /// groups of equal size by value, runs without the param last; at most <see cref="MaxGroups"/>. One GROUP BY in the database; no run is loaded.
     /// </summary>
     public async Task<IReadOnlyList<RunGroup>> GroupAsync(long experimentId, ViewType viewType, Filter filter, string paramKey,
         string? metricKey, bool higherIsBetter, CancellationToken ct = default)
@@ -90,6 +90,8 @@ public sealed class RunTableService(IDbContextFactory<DashboardDbContext> dbs)
             .GroupBy(x => x.Value)
             .Select(g => new { g.Key, Count = g.LongCount(), Max = g.Max(x => x.Metric), Min = g.Min(x => x.Metric), Mean = g.Average(x => x.Metric) })
             .OrderByDescending(g => g.Count)
+            // Runs without the param last among equals: the providers disagree on where NULL sorts.
+            .ThenBy(g => g.Key == null ? 1 : 0)
             .ThenBy(g => g.Key)
             .Take(MaxGroups)
             .ToListAsync(ct);

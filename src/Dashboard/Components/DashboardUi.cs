@@ -22,5 +22,11 @@ public static class DashboardUi
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapRunExport();
+        // The static assets bring a GET-only catch-all ("{**path:file}"), so that any other method on an unknown path
+        // became a 405 from the routing; before the dashboard it was a 404, and clients and tests rely on that (a
+        // traversal that the URL parser folds into /tmp/x must stay "not found").
+        app.MapMethods("{**path}", [HttpMethods.Post, HttpMethods.Put, HttpMethods.Delete, HttpMethods.Patch], () => Results.NotFound())
+            .WithOrder(int.MaxValue)
+            .ExcludeFromDescription();
     }
 }

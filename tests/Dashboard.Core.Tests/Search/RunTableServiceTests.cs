@@ -61,7 +61,7 @@ public class RunTableServiceTests
         var ct = TestContext.Current.CancellationToken;
 
         var highest = await table.GroupAsync(exp, ViewType.ActiveOnly, Filter.Empty, "opt", "acc", higherIsBetter: true, ct);
-        highest.Select(g => (g.Value, g.Count)).ShouldBe([("adam", 3L), (null, 1L), ("sgd", 1L)]);
+        highest.Select(g => (g.Value, g.Count)).ShouldBe([("adam", 3L), ("sgd", 1L), (null, 1L)]);
         highest[0].Best.ShouldBe(0.9);
         highest[0].Mean!.Value.ShouldBe(0.8, 1e-9);
 
@@ -69,7 +69,7 @@ public class RunTableServiceTests
         lowest.Select(g => (g.Value, g.Count, g.Best)).ShouldBe([("adam", 2L, (double?)0.7), ("sgd", 1L, (double?)0.5)]);
 
         var counts = await table.GroupAsync(exp, ViewType.ActiveOnly, Filter.Empty, "opt", null, higherIsBetter: true, ct);
-        counts.Select(g => (g.Value, g.Count, g.Best, g.Mean)).ShouldBe([("adam", 3L, (double?)null, (double?)null), (null, 1L, null, null), ("sgd", 1L, null, null)]);
+        counts.Select(g => (g.Value, g.Count, g.Best, g.Mean)).ShouldBe([("adam", 3L, (double?)null, (double?)null), ("sgd", 1L, null, null), (null, 1L, null, null)]);
     }
 
     [Theory]

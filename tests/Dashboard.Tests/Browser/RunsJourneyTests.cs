@@ -40,6 +40,14 @@ public sealed partial class RunsJourneyTests(BrowserFixture browser, SharedServe
         (await page.EvaluateAsync<bool>("() => document.activeElement?.closest('#global-search') !== null")).ShouldBeTrue();
         await page.Keyboard.PressAsync("Escape");
 
+        // The dark theme, remembered by the browser (checked again after the reload below).
+        const string background = "() => getComputedStyle(document.body).backgroundColor";
+        var light = await page.EvaluateAsync<string>(background);
+        await page.TestId("theme-toggle").ClickAsync();
+        await page.WaitForFunctionAsync($"b => ({background})() !== b", light);
+        var dark = await page.EvaluateAsync<string>(background);
+        (await page.EvaluateAsync<string>("() => localStorage.getItem('dashboard.theme')")).ShouldBe("dark");
+
         // Create an experiment through the UI (a name with markup and unicode stays text).
         var name = $"journey <b>bold</b> ü {Guid.NewGuid():N}";
         await page.TestId("create-experiment").ClickAsync();
@@ -114,6 +122,7 @@ public sealed partial class RunsJourneyTests(BrowserFixture browser, SharedServe
         await page.ReloadAsync();
         await page.WaitForSelectorAsync("[data-interactive='yes']", new() { State = WaitForSelectorState.Attached });
         page.Url.ShouldBe(url);
+        await page.WaitForFunctionAsync($"d => ({background})() === d", dark);
         await Expect(page.TestId("chart")).ToHaveAttributeAsync("data-series", "2");
         await Expect(page.TestId("selected-count")).ToContainTextAsync("2 selected");
         await Expect(page.Field("filter-input")).ToHaveValueAsync("metrics.accuracy > 0.82");
