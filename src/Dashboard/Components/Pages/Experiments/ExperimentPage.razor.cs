@@ -48,6 +48,8 @@ public partial class ExperimentPage : IDisposable
     [Inject] private BrowserStorage Storage { get; set; } = null!;
     [Inject] private IDialogService Dialogs { get; set; } = null!;
     [Inject] private TimeProvider Clock { get; set; } = null!;
+    [Inject] private ILogger<ExperimentPage> Logger { get; set; } = null!;
+    [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
     [Parameter] public long ExperimentId { get; set; }
 
@@ -179,6 +181,11 @@ public partial class ExperimentPage : IDisposable
         {
             // A newer filter took over.
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Nobody awaits this task: a failure is logged and the pager goes on without a total.
+            Logger.LogError(e, "Counting the runs of experiment {ExperimentId} failed", ExperimentId);
+        }
     }
 
     public void Dispose()
@@ -255,6 +262,9 @@ public partial class ExperimentPage : IDisposable
 
     private Task OrderAsync(string order) => GoAsync(_state with { Order = order, Page = 0 });
 
+    private static readonly string TooMany =
+        $"At most {RunTableState.MaxSelected} runs can be selected (the chart reads at most that many histories at once).";
+
     private Task SelectAsync(string runId, bool selected)
     {
         var ids = _state.Selected.Where(id => id != runId).ToList();
@@ -262,6 +272,7 @@ public partial class ExperimentPage : IDisposable
         {
             if (ids.Count >= RunTableState.MaxSelected)
             {
+                Snackbar.Add(TooMany, Severity.Warning);
                 return Task.CompletedTask;
             }
             ids.Add(runId);
@@ -279,6 +290,10 @@ public partial class ExperimentPage : IDisposable
         var ids = _state.Selected.Where(id => !pageIds.Contains(id)).ToList();
         if (selected == true)
         {
+            if (ids.Count + pageIds.Count > RunTableState.MaxSelected)
+            {
+                Snackbar.Add(TooMany, Severity.Warning);
+            }
             ids.AddRange(pageIds.Take(RunTableState.MaxSelected - ids.Count));
         }
         return GoAsync(_state with { Selected = ids });
