@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Dashboard: unit, database, API and replay tests, on SQLite and on a real PostgreSQL
-# server, and the artifact tests on a local folder and on an S3 emulator (moto), both started by this script on
-# free loopback ports and stopped again. Prints "N passed, M failed" last.
+# server, the artifact tests on a local folder and on an S3 emulator (moto), both started by this script on
+# free loopback ports and stopped again, the dashboard's bUnit tests and its browser journeys in Debian's Chromium
+# (installed here when missing, while the build runs). Prints "N passed, M failed" last.
 # A test run in which a service-dependent test could not run fails (nothing is silently skipped).
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -16,10 +17,35 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The browser journeys drive Debian's Chromium (Playwright's own browser download is never used). Installing it
+# takes about a minute, so it runs beside the build.
+chromium="${DASHBOARD_CHROMIUM:-/usr/bin/chromium}"
+chromium_pid=""
+if [ ! -x "$chromium" ]; then
+  echo "== installing Chromium (apt-get install -y chromium), beside the build"
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo -n); fi
+  ( "${as_root[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq chromium ) \
+    >"$work/chromium-install.log" 2>&1 &
+  chromium_pid=$!
+fi
+
 echo "== restore and build"
 dotnet tool restore >/dev/null
 if ! dotnet build Dashboard.sln -c Debug --nologo -v quiet -clp:ErrorsOnly; then
   echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+if [ -n "$chromium_pid" ] && ! wait "$chromium_pid"; then
+  echo "could not install Chromium (apt-get install -y chromium, as root); the browser tests need it:"
+  tail -n 20 "$work/chromium-install.log"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+if [ ! -x "$chromium" ]; then
+  echo "Chromium is not at $chromium (set DASHBOARD_CHROMIUM to its path); the browser tests need it"
   echo "0 passed, 1 failed"
   exit 1
 fi

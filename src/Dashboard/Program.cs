@@ -2,6 +2,7 @@ using Dashboard;
 using Dashboard.Api.Mlflow;
 using Dashboard.Api.V1;
 using Dashboard.Artifacts;
+using Dashboard.Components;
 using Dashboard.Data;
 using Dashboard.ModelCards;
 using Dashboard.Registry;
@@ -32,6 +33,8 @@ builder.Services.AddSingleton<LoggedModelSearchService>();
 builder.Services.AddSingleton<ModelSourceResolver>();
 builder.Services.AddSingleton<RegistrySearchService>();
 builder.Services.AddSingleton<RegistryService>();
+builder.Services.AddSingleton<ExperimentListService>();
+builder.Services.AddSingleton<RunTableService>();
 // Made now, so that a wrong root or S3 setting stops the start; registered through a factory so that the container
 // disposes it (the S3 store holds an HTTP client).
 var artifactStore = ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration));
@@ -39,6 +42,9 @@ builder.Services.AddSingleton<IArtifactStore>(_ => artifactStore);
 builder.Services.AddSingleton<ModelCardService>();
 builder.Services.AddV1Api();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
+builder.Services.AddDashboardUi();
+// Serves the packages' files (_content/MudBlazor/...) in every environment, not only Development; harmless once published.
+builder.WebHost.UseStaticWebAssets();
 
 var app = builder.Build();
 
@@ -46,8 +52,10 @@ await DashboardDatabase.InitializeAsync(app.Services.GetRequiredService<IDbConte
     app.Services.GetRequiredService<TimeProvider>(), app.Lifetime.ApplicationStopping);
 
 app.UseMlflowErrors();
+app.UseAntiforgery();
 app.MapMlflowApi();
 app.MapV1Api();
+app.MapDashboardUi();
 
 app.Run();
 
