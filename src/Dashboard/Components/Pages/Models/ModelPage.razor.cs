@@ -203,29 +203,14 @@ public partial class ModelPage
     private async Task DeleteAliasAsync(string alias) =>
         _aliasError = await ChangeAsync(async () => await Registry.DeleteAliasAsync(Name, alias, await Actors.GetAsync()));
 
-    private async Task SetModelTagAsync(string key, string value)
-    {
-        await Registry.SetRegisteredModelTagAsync(Name, key, value);
-        await RefreshAsync();
-    }
+    // The tag editor calls Changed (RefreshAsync) after each of these succeeds.
+    private Task SetModelTagAsync(string key, string value) => Registry.SetRegisteredModelTagAsync(Name, key, value);
 
-    private async Task DeleteModelTagAsync(string key)
-    {
-        await Registry.DeleteRegisteredModelTagAsync(Name, key);
-        await RefreshAsync();
-    }
+    private Task DeleteModelTagAsync(string key) => Registry.DeleteRegisteredModelTagAsync(Name, key);
 
-    private async Task SetVersionTagAsync(string key, string value)
-    {
-        await Registry.SetModelVersionTagAsync(Name, SelectedVersion, key, value);
-        await RefreshAsync();
-    }
+    private Task SetVersionTagAsync(string key, string value) => Registry.SetModelVersionTagAsync(Name, SelectedVersion, key, value);
 
-    private async Task DeleteVersionTagAsync(string key)
-    {
-        await Registry.DeleteModelVersionTagAsync(Name, SelectedVersion, key);
-        await RefreshAsync();
-    }
+    private Task DeleteVersionTagAsync(string key) => Registry.DeleteModelVersionTagAsync(Name, SelectedVersion, key);
 
     private string? SelectedVersion => _selected?.Version.Version.ToString(CultureInfo.InvariantCulture);
 
