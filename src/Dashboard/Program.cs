@@ -51,6 +51,13 @@ var app = builder.Build();
 await DashboardDatabase.InitializeAsync(app.Services.GetRequiredService<IDbContextFactory<DashboardDbContext>>(), database,
     app.Services.GetRequiredService<TimeProvider>(), app.Lifetime.ApplicationStopping);
 
+// --seed-demo fills an empty database with the demo and exits; the server does not start.
+if (DemoCommand.IsRequested(args))
+{
+    Environment.ExitCode = await DemoCommand.RunAsync(app.Services, args, Console.Out, app.Lifetime.ApplicationStopping);
+    return;
+}
+
 app.UseMlflowErrors();
 app.UseAntiforgery();
 app.MapMlflowApi();

@@ -104,6 +104,22 @@ public sealed class ModelCardService(IDbContextFactory<DashboardDbContext> dbs, 
             ?? throw MlflowException.NotFound($"Logged model '{id}' has no MLmodel file among its artifacts.");
     }
 
+    /// <summary>
+    /// The card of a registered model version, read from its storage location (what its source resolved to). Null
+    /// when the location is not in this server's store (a legacy <c>s3://</c> or <c>https://</c> source): the server
+    /// never fetches from elsewhere. A location in the store without an MLmodel file gets a card saying so.
+    /// </summary>
+    public async Task<ModelCard?> GetForStorageLocationAsync(string storageLocation, string? runId, string? modelId,
+        CancellationToken ct = default)
+    {
+        if (ArtifactLocations.StorePath(storageLocation) is not { IsRoot: false } folder)
+        {
+            return null;
+        }
+        var origin = new ModelCardOrigin(Uri(folder), RunId: runId, ModelId: modelId);
+        return await _reader.ReadAsync(folder, origin, ct) ?? WithoutMlmodel(origin);
+    }
+
     private static async Task<(string ArtifactUri, long ExperimentId)> FindRunAsync(DashboardDbContext db, string id, CancellationToken ct)
     {
         var run = await db.Runs.AsNoTracking().Where(r => r.Id == id).Select(r => new { r.ArtifactUri, r.ExperimentId })

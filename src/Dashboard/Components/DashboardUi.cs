@@ -14,6 +14,7 @@ public static class DashboardUi
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
         services.AddScoped<Shared.BrowserStorage>();
+        services.AddScoped<Auth.CircuitActor>();
         return services;
     }
 

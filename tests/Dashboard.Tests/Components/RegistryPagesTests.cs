@@ -1,0 +1,232 @@
+using System.Globalization;
+using Bunit;
+using Bunit.TestDoubles;
+using Dashboard.Artifacts;
+using Dashboard.Auth;
+using Dashboard.Components.Pages.Models;
+using Dashboard.Core.Tests.ModelCards;
+using Dashboard.ModelCards;
+using Dashboard.Registry;
+using Dashboard.Search;
+using Dashboard.Tracking;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dashboard.Tests.Components;
+
+/// <summary>
+/// The registry pages over a real SQLite database and a local artifact store: names as text and URL-encoded links,
+/// searches, and every change through RegistryService with its refusals shown beside the control that caused them.
+/// </summary>
+public sealed class RegistryPagesTests : ComponentContext
+{
+    private const string Script = "<script>window.pwned = 1</script>";
+    // Model names may hold no '/' (ADR 0009): markup that needs none.
+    private const string Markup = "<img src=x onerror=alert(1)><b>bold";
+    private readonly string _artifacts = Path.Join(Path.GetTempPath(), $"dashboard-bunit-artifacts-{Guid.NewGuid():N}");
+
+    private BunitAuthorizationContext Auth { get; set; } = null!;
+
+    private RegistryService Registry => Services.GetRequiredService<RegistryService>();
+
+    private static CancellationToken Ct => Xunit.TestContext.Current.CancellationToken;
+
+    private async Task UseRegistryAsync()
+    {
+        await UseDatabaseAsync();
+        Services.AddSingleton<IArtifactStore>(new LocalArtifactStore(_artifacts));
+        Services.AddSingleton<ModelSourceResolver>();
+        Services.AddSingleton<LoggedModelService>();
+        Services.AddSingleton<RegistrySearchService>();
+        Services.AddSingleton<RegistryService>();
+        Services.AddSingleton<ModelCardService>();
+        Services.AddScoped<CircuitActor>();
+        Auth = AddAuthorization();
+        Render<MudBlazor.MudPopoverProvider>();
+    }
+
+    /// <summary>A model with <paramref name="versions"/> versions, each from a run whose <c>model</c> folder holds the recorded Paddle model.</summary>
+    private async Task<List<string>> ModelWithVersionsAsync(string name, int versions, params KeyValueInput[] tags)
+    {
+        await Registry.CreateRegisteredModelAsync(name, tags, null, Actor.Local, Ct);
+        var runs = Services.GetRequiredService<RunService>();
+        var store = Services.GetRequiredService<IArtifactStore>();
+        var runIds = new List<string>();
+        for (var i = 0; i < versions; i++)
+        {
+            var run = await runs.CreateRunAsync("0", null, $"train-{i}", null, null, Ct);
+            var root = ArtifactLocations.StorePath(run.ArtifactUri)!.Value;
+            foreach (var (file, bytes) in ModelFixtures.Files(ModelFixtures.Paddle217))
+            {
+                using var content = new MemoryStream(bytes);
+                await store.WriteAsync(root.Append(ArtifactPath.Parse($"model/{file}", "p")), content, Ct);
+            }
+            await Registry.CreateModelVersionAsync(name, $"runs:/{run.Id}/model", run.Id, [new("dataset", "mnist")], null, null, null, Actor.Local, Ct);
+            runIds.Add(run.Id);
+        }
+        return runIds;
+    }
+
+    [Fact]
+    public async Task The_models_list_shows_names_as_text_links_them_url_encoded_with_stages_and_aliases()
+    {
+        await UseRegistryAsync();
+        const string spaced = "ocr recognizer ü 名前 %2F?#";
+        await ModelWithVersionsAsync(spaced, 2, new KeyValueInput("task", "ocr"));
+        await Registry.TransitionStageAsync(spaced, "1", ModelStage.Production, false, Actor.Local, Ct);
+        await Registry.SetAliasAsync(spaced, "champion", "1", Actor.Local, Ct);
+        await Registry.CreateRegisteredModelAsync(Markup, [new("note", "<b>bold</b>")], Script, Actor.Local, Ct);
+
+        var page = Render<ModelsPage>();
+
+        page.WaitForAssertion(() => page.FindAll("[data-testid=model-link]").Count.ShouldBe(2), TimeSpan.FromSeconds(10));
+        var links = page.FindAll("[data-testid=model-link]").ToDictionary(a => a.TextContent, a => a.GetAttribute("href"));
+        links[spaced].ShouldBe("/models/ocr%20recognizer%20%C3%BC%20%E5%90%8D%E5%89%8D%20%252F%3F%23");
+        links[Markup].ShouldBe("/models/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%3Cb%3Ebold");
+        page.FindAll("script").ShouldBeEmpty();
+        page.FindAll("img").ShouldBeEmpty();
+        page.FindAll("b").ShouldBeEmpty();
+        page.FindAll("[data-testid=model-description]").Select(d => d.TextContent).ShouldContain(Script);
+        page.FindAll("[data-testid=stage-chip]").Select(c => c.TextContent.Trim()).ShouldBe(["Production: v1", "None: v2"], ignoreOrder: true);
+        page.Find("[data-testid=model-alias]").TextContent.Trim().ShouldBe("@champion → v1");
+    }
+
+    [Fact]
+    public async Task The_models_list_searches_by_name_and_tag_and_shows_a_bad_tag_search_beside_the_box()
+    {
+        await UseRegistryAsync();
+        await Registry.CreateRegisteredModelAsync("mnist-cnn", [new("task", "mnist")], null, Actor.Local, Ct);
+        await Registry.CreateRegisteredModelAsync("ocr-crnn", [new("task", "ocr")], null, Actor.Local, Ct);
+        await Registry.CreateRegisteredModelAsync("ocr-dbnet", [new("task", "ocr")], null, Actor.Local, Ct);
+
+        Go("/models?tag=task%3Docr");
+        var byTag = Render<ModelsPage>();
+        byTag.WaitForAssertion(() => byTag.FindAll("[data-testid=model-link]").Select(a => a.TextContent).ShouldBe(["ocr-crnn", "ocr-dbnet"]));
+
+        Go("/models?name=CNN");
+        var byName = Render<ModelsPage>();
+        byName.WaitForAssertion(() => byName.FindAll("[data-testid=model-link]").Select(a => a.TextContent).ShouldBe(["mnist-cnn"]));
+
+        Go("/models?tag=a%60b");
+        var bad = Render<ModelsPage>();
+        bad.WaitForAssertion(() => bad.Markup.ShouldContain("Not a tag search"));
+        bad.FindAll("[data-testid=model-link]").ShouldBeEmpty();
+        bad.Find("[data-testid=no-models]").TextContent.ShouldContain("Fix the tag search");
+    }
+
+    [Fact]
+    public async Task A_stage_transition_archives_the_others_and_a_refused_one_shows_its_message_beside_the_buttons()
+    {
+        await UseRegistryAsync();
+        const string name = "mnist simplecnn";
+        await ModelWithVersionsAsync(name, 2);
+        await Registry.TransitionStageAsync(name, "1", ModelStage.Production, false, Actor.Local, Ct);
+
+        // Who acts is the circuit's signed-in user, recorded in the history.
+        Auth.SetAuthorized("alice");
+        Go($"/models/{Uri.EscapeDataString(name)}?version=2");
+        var page = Render<ModelPage>(p => p.Add(x => x.Name, name));
+        page.WaitForAssertion(() => page.Find("[data-testid=version-panel]").GetAttribute("data-version").ShouldBe("2"));
+
+        // Archiving with a target that is not Staging or Production: RegistryService refuses, with MLflow's words.
+        page.Find("input[data-testid=archive-existing]").Change(true);
+        page.Find("[data-testid='stage-to:Archived']").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=stage-error]").TextContent.ShouldContain("is not an Active stage"));
+
+        page.Find("[data-testid='stage-to:Production']").Click();
+        page.WaitForAssertion(() => page.FindAll("[data-testid=stage-error]").ShouldBeEmpty());
+        page.WaitForAssertion(() => Stages(page).ShouldBe(["2:Production", "1:Archived"]));
+        (await Registry.GetModelVersionAsync(name, "1", Ct)).Version.CurrentStage.ShouldBe(ModelStage.Archived);
+        page.FindAll("[data-testid=history-what]").Select(e => e.TextContent).Take(2)
+            .ShouldBe(["Version 2: None → Production", "Version 1: Production → Archived"], ignoreOrder: true);
+        page.FindAll("[data-testid=history-who]").Select(w => w.TextContent).ShouldBe(["alice", "alice", "local"]);
+    }
+
+    [Fact]
+    public async Task Aliases_are_set_moved_and_deleted_and_a_refused_alias_shows_its_message_beside_the_form()
+    {
+        await UseRegistryAsync();
+        const string name = "ernie sentiment";
+        await ModelWithVersionsAsync(name, 2);
+        var page = Render<ModelPage>(p => p.Add(x => x.Name, name));
+        page.WaitForAssertion(() => page.FindAll("[data-testid=version-row]").Count.ShouldBe(2));
+
+        await SetAliasAsync(page, "latest", "1");
+        page.WaitForAssertion(() => page.Find("[data-testid=alias-error]").TextContent.ShouldBe("'latest' alias name (case insensitive) is reserved."));
+        await SetAliasAsync(page, "champion", "7");
+        page.WaitForAssertion(() => page.Find("[data-testid=alias-error]").TextContent.ShouldContain("Model Version (name=ernie sentiment, version=7) not found"));
+
+        await SetAliasAsync(page, "champion", "1");
+        page.WaitForAssertion(() => page.Find("[data-testid=alias]").GetAttribute("data-alias").ShouldBe("champion"));
+        page.FindAll("[data-testid=alias-error]").ShouldBeEmpty();
+        await SetAliasAsync(page, "champion", "2");
+        page.WaitForAssertion(() => page.Find("[data-testid=history-what]").TextContent.ShouldBe("@champion moved: version 1 → 2"));
+        page.Find("[data-version='2'] [data-testid=version-alias]").TextContent.ShouldBe("@champion");
+
+        page.Find("[data-testid='delete-alias:champion']").Click();
+        page.WaitForAssertion(() => page.FindAll("[data-testid=alias]").ShouldBeEmpty());
+        page.Find("[data-testid=history-what]").TextContent.ShouldBe("@champion removed (was version 2)");
+    }
+
+    [Fact]
+    public async Task Tags_are_edited_with_errors_inline_and_the_model_card_of_the_selected_version_is_shown()
+    {
+        await UseRegistryAsync();
+        const string name = "tagged";
+        var runIds = await ModelWithVersionsAsync(name, 1);
+        var page = Render<ModelPage>(p => p.Add(x => x.Name, name));
+        page.WaitForAssertion(() => page.Find("[data-testid=model-card]"));
+
+        // The recorded MLflow 2.17 Paddle model, read from the run's folder in the store.
+        page.Find("[data-testid=card-paddle]").TextContent.ShouldStartWith("2.6.1");
+        page.FindAll("[data-testid=signature-field]").Count.ShouldBe(2);
+        page.Find("[data-testid=card-requirements]").TextContent.ShouldContain("paddlepaddle==2.6.1");
+        page.Find("[data-testid=version-run]").GetAttribute("href").ShouldBe($"/runs/{runIds[0]}");
+
+        page.Find("input[data-testid=model-tags-key]").Input("team");
+        page.Find("input[data-testid=model-tags-value]").Input(Script);
+        page.Find("[data-testid=model-tags-set]").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=model-tags] [data-testid=tag]").TextContent.Trim().ShouldBe($"team={Script}"));
+        page.FindAll("script").ShouldBeEmpty();
+
+        page.Find("input[data-testid=version-tags-key]").Input("");
+        page.Find("[data-testid=version-tags-set]").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=version-tags-error]").TextContent.ShouldContain("key"));
+        (await Registry.GetModelVersionAsync(name, "1", Ct)).Version.Tags.Select(t => t.Key).ShouldBe(["dataset"]);
+    }
+
+    [Fact]
+    public async Task An_unknown_model_says_so()
+    {
+        await UseRegistryAsync();
+
+        var page = Render<ModelPage>(p => p.Add(x => x.Name, "nobody ü"));
+
+        page.WaitForAssertion(() => page.Find("[data-testid=model-not-found]").TextContent.ShouldBe("Registered Model with name=nobody ü not found"));
+    }
+
+    private void Go(string uri) => Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo(uri);
+
+    private static List<string> Stages(IRenderedComponent<ModelPage> page) =>
+        [.. page.FindAll("[data-testid=version-row]").Select(r =>
+            r.GetAttribute("data-version") + ":" + r.QuerySelector("[data-testid=stage-chip]")!.GetAttribute("data-stage"))];
+
+    private static async Task SetAliasAsync(IRenderedComponent<ModelPage> page, string alias, string version)
+    {
+        await page.Find("input[data-testid=alias-name]").InputAsync(new Microsoft.AspNetCore.Components.ChangeEventArgs { Value = alias });
+        await page.Find("input[data-testid=alias-version]").InputAsync(new Microsoft.AspNetCore.Components.ChangeEventArgs { Value = version });
+        await page.Find("[data-testid=alias-set]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        try
+        {
+            Directory.Delete(_artifacts, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Never made (no test wrote a file), or still open: it is in the temporary folder.
+        }
+    }
+}
