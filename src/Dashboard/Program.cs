@@ -40,6 +40,10 @@ builder.Services.AddSingleton<RunTableService>();
 var artifactStore = ArtifactStores.Create(DashboardConfiguration.ReadArtifacts(builder.Configuration));
 builder.Services.AddSingleton<IArtifactStore>(_ => artifactStore);
 builder.Services.AddSingleton<ModelCardService>();
+// The run page (issue 5, items 4 and 7): chart series, artifact previews, and the signal that a run changed.
+builder.Services.AddSingleton<RunChanges>();
+builder.Services.AddSingleton<MetricSeriesService>();
+builder.Services.AddSingleton<RunArtifacts>();
 builder.Services.AddV1Api();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 builder.Services.AddDashboardUi();

@@ -8,7 +8,8 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Dashboard.Tracking;
 
 /// <summary>Runs and everything logged to them: params, metrics, tags, dataset inputs.</summary>
-public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time)
+/// <param name="changes">Told after each committed write, so that open run pages update at once; optional.</param>
+public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time, RunChanges? changes = null)
 {
     public const string RunNameTag = "mlflow.runName";
     public const string UserTag = "mlflow.user";
@@ -113,6 +114,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        changes?.Changed(id);
         return run;
     }
 
@@ -132,6 +134,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             throw NotFound(id);
         }
+        changes?.Changed(id);
     }
 
     public Task LogMetricAsync(string? runId, MetricInput metric, CancellationToken ct = default) =>
@@ -256,6 +259,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
             await TrackingSql.InsertModelMetricsAsync(connection, dbTx, db.Provider, id, run.ExperimentId, modelRows, ct);
         }
         await tx.CommitAsync(ct);
+        changes?.Changed(id);
     }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
@@ -425,6 +429,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             throw MlflowException.NotFound($"No tag with name: {k} in run with id {id}");
         }
+        changes?.Changed(id);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Dashboard.Components.Pages.Experiments;
+using Dashboard.Components.Pages.Runs;
 using MudBlazor.Services;
 
 namespace Dashboard.Components;
@@ -23,6 +24,7 @@ public static class DashboardUi
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapRunExport();
+        app.MapRunArtifactDownload();
         // The static assets bring a GET-only catch-all ("{**path:file}"), so that any other method on an unknown path
         // became a 405 from the routing; before the dashboard it was a 404, and clients and tests rely on that (a
         // traversal that the URL parser folds into /tmp/x must stay "not found").
