@@ -14,6 +14,8 @@ public static class DashboardUi
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
         services.AddScoped<Shared.BrowserStorage>();
+        // Core services only the dashboard's pages use: compare, keyword search, best configuration.
+        services.AddSingleton<Search.RunComparison>().AddSingleton<Search.KeywordSearchService>().AddSingleton<Search.BestRunsService>();
         return services;
     }
 
