@@ -98,6 +98,8 @@ public partial class BestPage
 
     private Task Go(BestState state)
     {
+        // Kept at once: a second change made before the navigation comes back (tag, then metric) builds on this one.
+        _state = state;
         Navigation.NavigateTo(Navigation.GetUriWithQueryParameters("/best", new Dictionary<string, object?>
         {
             ["experiment"] = state.Experiment?.ToString(CultureInfo.InvariantCulture),

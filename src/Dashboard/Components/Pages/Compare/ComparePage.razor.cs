@@ -71,6 +71,8 @@ public partial class ComparePage
     /// <summary>Shows <paramref name="state"/> by going to its URL (replacing the history entry: a view is one place).</summary>
     private Task GoAsync(CompareState state)
     {
+        // Kept at once: a second change made before the navigation comes back builds on this one.
+        _state = state;
         Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(state.ToQuery()), replace: true);
         return Task.CompletedTask;
     }
