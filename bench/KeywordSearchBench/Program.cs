@@ -65,7 +65,7 @@ foreach (var options in targets)
     var cases = new List<(string Name, Func<Task<string>> Query)>();
     foreach (var (text, what) in new[]
              {
-                 ("adam", "a param value of a quarter of the runs (exact)"),
+                 ("adam", "a param value of half the runs (adam exact, adamw prefix)"),
                  ("resnet", "a param value's prefix (two fifths of the runs)"),
                  ("run-99123", "one run's exact name"),
                  ("receipts", "words in a fifth of the descriptions"),
