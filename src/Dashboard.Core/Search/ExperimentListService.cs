@@ -8,11 +8,8 @@ namespace Dashboard.Search;
 /// <param name="LastActivity">Epoch milliseconds: the later of the experiment's last update and its newest run's start.</param>
 public sealed record ExperimentSummary(Experiment Experiment, long RunCount, long LastActivity);
 
-/// <summary>A run found by name, with its experiment's name (for the app bar's search).</summary>
-public sealed record RunNameMatch(string RunId, string? RunName, long ExperimentId, string ExperimentName);
-
 /// <summary>
-/// The dashboard's experiment list and the app bar's name search. Filters go through <see cref="FilterParser"/> and
+/// The dashboard's experiment list (the app bar's search is <see cref="KeywordSearchService"/>). Filters go through <see cref="FilterParser"/> and
 /// <see cref="ExperimentSearchService.Query"/>, so the list searches exactly as experiments/search does.
 /// </summary>
 public sealed class ExperimentListService(IDbContextFactory<DashboardDbContext> dbs)
@@ -47,34 +44,4 @@ public sealed class ExperimentListService(IDbContextFactory<DashboardDbContext> 
             ? new ExperimentSummary(e, s.Count, Math.Max(e.LastUpdateTime, s.Newest))
             : new ExperimentSummary(e, 0, e.LastUpdateTime)).ToList(), total);
     }
-
-    /// <summary>
-    /// Active experiments and runs whose name contains <paramref name="text"/> (case-insensitive): the app bar's
-    /// placeholder search until the ranked keyword search exists. A run name search scans the runs table; it stops at
-    /// <paramref name="limit"/> matches.
-    /// </summary>
-    public async Task<(IReadOnlyList<Experiment> Experiments, IReadOnlyList<RunNameMatch> Runs)> FindByNameAsync(string text,
-        int limit, CancellationToken ct = default)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return ([], []);
-        }
-        var pattern = "%" + EscapeLike(text.Trim()) + "%";
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var experiments = await db.Experiments.AsNoTracking()
-            .Where(e => e.LifecycleStage == LifecycleStage.Active && EF.Functions.Like(e.Name.ToLower(), pattern.ToLower(), "\\"))
-            .OrderBy(e => e.Name).Take(limit).ToListAsync(ct);
-        var runs = await (from r in db.Runs
-                          join e in db.Experiments on r.ExperimentId equals e.Id
-                          where r.LifecycleStage == LifecycleStage.Active && e.LifecycleStage == LifecycleStage.Active
-                                && r.Name != null && EF.Functions.Like(r.Name.ToLower(), pattern.ToLower(), "\\")
-                          orderby r.StartTime descending
-                          select new RunNameMatch(r.Id, r.Name, e.Id, e.Name)).Take(limit).ToListAsync(ct);
-        return (experiments, runs);
-    }
-
-    /// <summary>Escapes LIKE's wildcards so that the text is searched for as typed.</summary>
-    private static string EscapeLike(string text) =>
-        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }

@@ -16,6 +16,8 @@ public static class DashboardUi
         services.AddMudServices();
         services.AddScoped<Shared.BrowserStorage>();
         services.AddScoped<Auth.CircuitActor>();
+        // Core services only the dashboard's pages use: compare, keyword search, best configuration.
+        services.AddSingleton<Search.RunComparison>().AddSingleton<Search.KeywordSearchService>().AddSingleton<Search.BestRunsService>();
         return services;
     }
 

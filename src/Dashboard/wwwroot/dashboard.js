@@ -10,6 +10,10 @@ window.dashboard = {
             else { window.localStorage.setItem(key, value); }
         } catch { /* not remembered */ }
     },
+    // The clipboard API needs a secure context (https or loopback) and the page's focus; false when refused.
+    async copy(text) {
+        try { await navigator.clipboard.writeText(text); return true; } catch { return false; }
+    },
 };
 
 // "/" focuses the global search, unless the person is typing somewhere.

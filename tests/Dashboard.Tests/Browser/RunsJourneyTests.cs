@@ -112,7 +112,7 @@ public sealed partial class RunsJourneyTests(BrowserFixture browser, SharedServe
         await page.TestId($"select:{runs["run-2"]}").ClickAsync();
         await page.TestId($"select:{runs["run-3"]}").ClickAsync();
         await Expect(page.TestId("selected-count")).ToContainTextAsync("2 selected");
-        await page.TestId("compare").ClickAsync();
+        await page.TestId("chart-selected").ClickAsync();
         await Expect(page.TestId("chart")).ToHaveAttributeAsync("data-series", "2");
         await Expect(page.Locator("[data-testid='chart'] .js-plotly-plot")).ToHaveCountAsync(1);
         await Expect(page.Locator("[data-testid='chart'] .scatterlayer .trace")).ToHaveCountAsync(2);

@@ -39,6 +39,9 @@ public abstract class ComponentContext : BunitContext, IAsyncLifetime
         Services.AddSingleton<RunSearchService>();
         Services.AddSingleton<ExperimentListService>();
         Services.AddSingleton<RunTableService>();
+        Services.AddSingleton<RunComparison>();
+        Services.AddSingleton<KeywordSearchService>();
+        Services.AddSingleton<BestRunsService>();
     }
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;

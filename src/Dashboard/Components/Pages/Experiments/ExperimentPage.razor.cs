@@ -256,6 +256,9 @@ public partial class ExperimentPage : IDisposable
         {
             _ = Storage.SetAsync(ColumnsKey, RunColumn.Join(columns));
         }
+        // Taken now, not when the new address comes back: a second click (another tick) before that builds on this
+        // state instead of the previous one, so quick clicks under load are not lost. The data follow the address.
+        _state = state;
         Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(state.ToQuery()), replace: true);
         return Task.CompletedTask;
     }
