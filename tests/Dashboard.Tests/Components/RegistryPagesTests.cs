@@ -177,9 +177,10 @@ public sealed class RegistryPagesTests : ComponentContext
         page.WaitForAssertion(() => page.Find("[data-testid=model-card]"));
 
         // The recorded MLflow 2.17 Paddle model, read from the run's folder in the store.
-        page.Find("[data-testid=card-paddle]").TextContent.ShouldStartWith("2.6.1");
-        page.FindAll("[data-testid=signature-field]").Count.ShouldBe(2);
-        page.Find("[data-testid=card-requirements]").TextContent.ShouldContain("paddlepaddle==2.6.1");
+        page.Find("[data-testid=model-paddle]").TextContent.Trim().ShouldStartWith("2.6.1");
+        page.FindAll("[data-testid=signature-inputs] tbody tr, [data-testid=signature-outputs] tbody tr").Count.ShouldBe(2);
+        page.FindAll("[data-testid=model-requirement]").Select(r => r.TextContent)
+            .ShouldContain(row => row.Contains("paddlepaddle") && row.Contains("==2.6.1"));
         page.Find("[data-testid=version-run]").GetAttribute("href").ShouldBe($"/runs/{runIds[0]}");
 
         page.Find("input[data-testid=model-tags-key]").Input("team");
