@@ -113,38 +113,13 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
             select new Candidate(r.Id, r.Name, r.ExperimentId, e.Name, r.StartTime, null, r.Name!, rank))
             .Take(perGroup).ToListAsync(ct), ct);
 
-        var byParam = QueryAsync(async db =>
-        {
-            var candidates = db.Params
-                .Where(p => EF.Functions.Like(p.Value, contains, "\\"))
-                .Select(p => new { p.RunId, p.Key, p.Value, Rank = EF.Functions.Like(p.Value, exact, "\\") ? 0 : EF.Functions.Like(p.Value, prefix, "\\") ? 1 : 2 })
-                .OrderBy(p => p.Rank).Take(CandidatesPerSource);
-            return await CaseInsensitive(db,
-                from c in candidates
-                join r in db.Runs on c.RunId equals r.Id
-                join e in db.Experiments on r.ExperimentId equals e.Id
-                where r.LifecycleStage == LifecycleStage.Active && e.LifecycleStage == LifecycleStage.Active
-                orderby c.Rank, r.StartTime descending, r.Id, c.Key
-                select new Candidate(r.Id, r.Name, r.ExperimentId, e.Name, r.StartTime, c.Key, c.Value, c.Rank))
-                .Take(perGroup * 4).ToListAsync(ct);
-        }, ct);
+        var byParam = QueryAsync(db => RunValuesAsync(db, db.Params
+            .Select(p => new RunValue { RunId = p.RunId, Key = p.Key, Value = p.Value }), contains, exact, prefix, perGroup, ct), ct);
 
         // System tags (mlflow.user, mlflow.source.name, ...) are not what people search for, and mlflow.runName is the name.
-        var byTag = QueryAsync(async db =>
-        {
-            var candidates = db.RunTags
-                .Where(t => (!t.Key.StartsWith("mlflow.") || t.Key == DescriptionTag) && EF.Functions.Like(t.Value, contains, "\\"))
-                .Select(t => new { t.RunId, t.Key, t.Value, Rank = EF.Functions.Like(t.Value, exact, "\\") ? 0 : EF.Functions.Like(t.Value, prefix, "\\") ? 1 : 2 })
-                .OrderBy(t => t.Rank).Take(CandidatesPerSource);
-            return await CaseInsensitive(db,
-                from c in candidates
-                join r in db.Runs on c.RunId equals r.Id
-                join e in db.Experiments on r.ExperimentId equals e.Id
-                where r.LifecycleStage == LifecycleStage.Active && e.LifecycleStage == LifecycleStage.Active
-                orderby c.Rank, r.StartTime descending, r.Id, c.Key
-                select new Candidate(r.Id, r.Name, r.ExperimentId, e.Name, r.StartTime, c.Key, c.Value, c.Rank))
-                .Take(perGroup * 4).ToListAsync(ct);
-        }, ct);
+        var byTag = QueryAsync(db => RunValuesAsync(db, db.RunTags
+            .Where(t => !t.Key.StartsWith("mlflow.") || t.Key == DescriptionTag)
+            .Select(t => new RunValue { RunId = t.RunId, Key = t.Key, Value = t.Value }), contains, exact, prefix, perGroup, ct), ct);
 
         await Task.WhenAll(experiments, models, byName, byParam, byTag);
 
@@ -171,6 +146,35 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
         public RunHit ToHit(RunField field, string lowerQuery) => new(RunId, RunName, ExperimentId, ExperimentName, field,
             field is RunField.Param or RunField.Tag ? Key : null, field == RunField.Description ? Snippet(Value, lowerQuery) : Value,
             (KeywordMatch)Rank, StartTime);
+    }
+
+    /// <summary>A param or tag of a run, so that both are searched by one query shape.</summary>
+    private sealed class RunValue
+    {
+        public required string RunId { get; init; }
+        public required string Key { get; init; }
+        public required string Value { get; init; }
+    }
+
+    /// <summary>
+    /// The runs whose values (params or tags) contain the text: the best-ranked candidates of the value table first,
+    /// bounded, then joined to their active runs, so the cost does not grow with how many rows match.
+    /// </summary>
+    private static async Task<List<Candidate>> RunValuesAsync(DashboardDbContext db, IQueryable<RunValue> values,
+        string contains, string exact, string prefix, int perGroup, CancellationToken ct)
+    {
+        var candidates = values
+            .Where(v => EF.Functions.Like(v.Value, contains, "\\"))
+            .Select(v => new { v.RunId, v.Key, v.Value, Rank = EF.Functions.Like(v.Value, exact, "\\") ? 0 : EF.Functions.Like(v.Value, prefix, "\\") ? 1 : 2 })
+            .OrderBy(v => v.Rank).Take(CandidatesPerSource);
+        return await CaseInsensitive(db,
+            from c in candidates
+            join r in db.Runs on c.RunId equals r.Id
+            join e in db.Experiments on r.ExperimentId equals e.Id
+            where r.LifecycleStage == LifecycleStage.Active && e.LifecycleStage == LifecycleStage.Active
+            orderby c.Rank, r.StartTime descending, r.Id, c.Key
+            select new Candidate(r.Id, r.Name, r.ExperimentId, e.Name, r.StartTime, c.Key, c.Value, c.Rank))
+            .Take(perGroup * 4).ToListAsync(ct);
     }
 
     private async Task<T> QueryAsync<T>(Func<DashboardDbContext, Task<T>> query, CancellationToken ct)

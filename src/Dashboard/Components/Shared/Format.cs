@@ -5,6 +5,16 @@ namespace Dashboard.Components.Shared;
 /// <summary>How the dashboard writes times and numbers: UTC, sortable, culture-free (the server's culture is invariant).</summary>
 public static class Format
 {
+    /// <summary>A file size in B, KB, MB or GB (1024-based, one decimal); empty when unknown.</summary>
+    public static string Size(long? bytes) => bytes switch
+    {
+        null => "",
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KB",
+        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):0.#} MB",
+        _ => $"{bytes / (1024.0 * 1024 * 1024):0.#} GB",
+    };
+
     public static string Time(long epochMs) =>
         DateTimeOffset.FromUnixTimeMilliseconds(epochMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
