@@ -2,6 +2,7 @@ using Dashboard;
 using Dashboard.Api.Mlflow;
 using Dashboard.Api.V1;
 using Dashboard.Artifacts;
+using Dashboard.Auth;
 using Dashboard.Components;
 using Dashboard.Data;
 using Dashboard.ModelCards;
@@ -45,6 +46,7 @@ builder.Services.AddSingleton<RunChanges>();
 builder.Services.AddSingleton<MetricSeriesService>();
 builder.Services.AddSingleton<RunArtifacts>();
 builder.Services.AddV1Api();
+builder.Services.AddDashboardAuth(builder.Configuration);
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 builder.Services.AddDashboardUi();
 // Serves the packages' files (_content/MudBlazor/...) in every environment, not only Development; harmless once published.
@@ -63,6 +65,7 @@ if (DemoCommand.IsRequested(args))
 }
 
 app.UseMlflowErrors();
+app.UseDashboardAuth();
 app.UseAntiforgery();
 app.MapMlflowApi();
 app.MapV1Api();

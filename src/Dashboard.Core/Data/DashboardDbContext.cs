@@ -1,5 +1,6 @@
 using System.Text;
 using Dashboard.Registry;
+using Dashboard.Security;
 using Dashboard.Tracking;
 using Microsoft.EntityFrameworkCore;
 
@@ -74,6 +75,11 @@ public abstract class DashboardDbContext : DbContext
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ModelVersionTag> ModelVersionTags => Set<ModelVersionTag>();
     public DbSet<RegistryEvent> RegistryEvents => Set<RegistryEvent>();
+    public DbSet<DashboardUser> Users => Set<DashboardUser>();
+    public DbSet<AccessToken> AccessTokens => Set<AccessToken>();
+    public DbSet<ExperimentGrant> ExperimentGrants => Set<ExperimentGrant>();
+    public DbSet<RegisteredModelGrant> RegisteredModelGrants => Set<RegisteredModelGrant>();
+    public DbSet<SecretBlock> SecretBlocks => Set<SecretBlock>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -186,6 +192,7 @@ public abstract class DashboardDbContext : DbContext
 
         ConfigureLoggedModels(modelBuilder);
         ConfigureRegistry(modelBuilder);
+        ConfigureSecurity(modelBuilder);
 
         UseSnakeCaseColumns(modelBuilder);
         modelBuilder.Entity<Metric>().Property(x => x.IsNaN).HasColumnName("is_nan");
@@ -270,6 +277,75 @@ public abstract class DashboardDbContext : DbContext
     }
 
     /// <summary>The model registry of model_registry.proto and its history (docs/adr/0009-model-registry.md).</summary>
+    /// <summary>Users, tokens, permissions and the record of blocked secrets (issue 6, docs/adr/0012).</summary>
+    private static void ConfigureSecurity(ModelBuilder modelBuilder)
+    {
+        var permission = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<AccessLevel, string>(
+            p => PermissionNames.Of(p), s => PermissionNames.Parse(s) ?? AccessLevel.NoPermissions);
+        modelBuilder.Entity<DashboardUser>(e =>
+        {
+            e.ToTable("users");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Subject).HasMaxLength(256);
+            e.Property(x => x.Name).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Email).HasMaxLength(256);
+            e.Property(x => x.Role).HasConversion<string>().HasMaxLength(20);
+            e.Property(x => x.Groups).HasMaxLength(8000);
+            e.Ignore(x => x.GroupList);
+            e.HasIndex(x => x.Subject).IsUnique();
+            e.HasIndex(x => x.Name).IsUnique();
+        });
+        modelBuilder.Entity<AccessToken>(e =>
+        {
+            e.ToTable("access_tokens");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Name).HasMaxLength(100);
+            e.Property(x => x.Scope).HasConversion<string>().HasMaxLength(10);
+            e.Property(x => x.Hash).HasMaxLength(64);
+            e.Property(x => x.Prefix).HasMaxLength(16);
+            e.Property(x => x.CreatedBy).HasMaxLength(Actor.MaxLength);
+            e.HasIndex(x => x.Hash).IsUnique();
+            e.HasOne(x => x.User).WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<ExperimentGrant>(e =>
+        {
+            e.ToTable("experiment_permissions");
+            e.HasKey(x => new { x.ExperimentId, x.PrincipalKind, x.PrincipalName });
+            e.Property(x => x.PrincipalKind).HasMaxLength(8);
+            e.Property(x => x.PrincipalName).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Permission).HasConversion(permission).HasMaxLength(20);
+            // "What may this user or group read": the search filters start from the principal.
+            e.HasIndex(x => new { x.PrincipalKind, x.PrincipalName });
+            e.HasOne<Experiment>().WithMany().HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<RegisteredModelGrant>(e =>
+        {
+            e.ToTable("registered_model_permissions");
+            e.HasKey(x => new { x.RegisteredModelId, x.PrincipalKind, x.PrincipalName });
+            e.Property(x => x.PrincipalKind).HasMaxLength(8);
+            e.Property(x => x.PrincipalName).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Permission).HasConversion(permission).HasMaxLength(20);
+            e.HasIndex(x => new { x.PrincipalKind, x.PrincipalName });
+            e.HasOne<RegisteredModel>().WithMany().HasForeignKey(x => x.RegisteredModelId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<SecretBlock>(e =>
+        {
+            e.ToTable("secret_blocks");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Actor).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Target).HasMaxLength(32);
+            e.Property(x => x.Key).HasMaxLength(Lengths.EntityKey);
+            e.Property(x => x.Rule).HasMaxLength(64);
+            e.Property(x => x.Action).HasMaxLength(16);
+            e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
+            e.Property(x => x.ModelName).HasMaxLength(Lengths.RegisteredModelName);
+            e.HasIndex(x => x.Time);
+        });
+    }
+
     private static void ConfigureRegistry(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RegisteredModel>(e =>

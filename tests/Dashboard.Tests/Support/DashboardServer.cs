@@ -76,31 +76,36 @@ public sealed class DashboardServer : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
+    /// <param name="settings">More configuration (e.g. Dashboard:Auth:*), applied after the database and artifact keys.</param>
     public static async Task<DashboardServer> StartAsync(DatabaseProvider provider = DatabaseProvider.Sqlite,
-        ArtifactBackend artifacts = ArtifactBackend.Local)
+        ArtifactBackend artifacts = ArtifactBackend.Local, IReadOnlyDictionary<string, string>? settings = null)
     {
         // Asked first: without the emulator an S3 server is a skip (or, under ./test.sh, a failure), before anything is made.
         var endpoint = artifacts == ArtifactBackend.S3 ? TestS3.RequireEndpoint() : null;
         var (options, cleanup) = await TestDatabase.CreateEmptyAsync(provider);
         var sandbox = Directory.CreateDirectory(Path.Join(Path.GetTempPath(), $"dashboard-artifacts-{Guid.NewGuid():N}")).FullName;
-        var settings = new Dictionary<string, string>();
+        var all = new Dictionary<string, string>();
         AmazonS3Client? s3 = null;
         string? bucket = null;
         if (endpoint is null)
         {
-            settings["Dashboard:Artifacts:Root"] = Path.Join(sandbox, "artifacts");
+            all["Dashboard:Artifacts:Root"] = Path.Join(sandbox, "artifacts");
         }
         else
         {
             s3 = TestS3.CreateClient(endpoint);
             bucket = await TestS3.CreateBucketAsync(s3);
-            settings["Dashboard:Artifacts:Root"] = $"s3://{bucket}/{S3Prefix}";
-            settings["Dashboard:Artifacts:S3:ServiceUrl"] = endpoint;
-            settings["Dashboard:Artifacts:S3:ForcePathStyle"] = "true";
-            settings["Dashboard:Artifacts:S3:AccessKeyId"] = TestS3.AccessKeyId;
-            settings["Dashboard:Artifacts:S3:SecretAccessKey"] = TestS3.SecretAccessKey;
+            all["Dashboard:Artifacts:Root"] = $"s3://{bucket}/{S3Prefix}";
+            all["Dashboard:Artifacts:S3:ServiceUrl"] = endpoint;
+            all["Dashboard:Artifacts:S3:ForcePathStyle"] = "true";
+            all["Dashboard:Artifacts:S3:AccessKeyId"] = TestS3.AccessKeyId;
+            all["Dashboard:Artifacts:S3:SecretAccessKey"] = TestS3.SecretAccessKey;
         }
-        var factory = new Factory(options, settings);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            all[key] = value;
+        }
+        var factory = new Factory(options, all);
         factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         factory.StartServer();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!

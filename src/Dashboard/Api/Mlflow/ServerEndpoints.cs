@@ -11,7 +11,7 @@ public static class ServerEndpoints
 
     public static void MapServerEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", () => Results.Text("OK", "text/plain"));
+        app.MapGet("/health", () => Results.Text("OK", "text/plain")).AllowAnonymous();
         app.MapGet("/version", () => Results.Text(Version, "text/plain"));
         // MLflow 3 clients ask which features the server has (workspaces); they need none here.
         foreach (var prefix in new[] { "/api/3.0/mlflow", "/ajax-api/3.0/mlflow" })

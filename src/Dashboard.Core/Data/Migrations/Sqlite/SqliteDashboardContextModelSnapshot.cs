@@ -273,6 +273,252 @@ namespace Dashboard.Data.Migrations.Sqlite
                     b.ToTable("registry_events", (string)null);
                 });
 
+            modelBuilder.Entity("Dashboard.Security.AccessToken", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<long>("CreationTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("creation_time");
+
+                    b.Property<long?>("ExpiryTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expiry_time");
+
+                    b.Property<string>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hash");
+
+                    b.Property<long?>("LastUsedTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_used_time");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("prefix");
+
+                    b.Property<long?>("RevokedTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("revoked_time");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("scope");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Hash")
+                        .IsUnique();
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("access_tokens", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Security.DashboardUser", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CreationTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("creation_time");
+
+                    b.Property<string>("Email")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("email");
+
+                    b.Property<string>("Groups")
+                        .IsRequired()
+                        .HasMaxLength(8000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("groups");
+
+                    b.Property<bool>("IsService")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("is_service");
+
+                    b.Property<long>("LastSeenTime")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_seen_time");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("subject");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.HasIndex("Subject")
+                        .IsUnique();
+
+                    b.ToTable("users", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Security.ExperimentGrant", b =>
+                {
+                    b.Property<long>("ExperimentId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("experiment_id");
+
+                    b.Property<string>("PrincipalKind")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("principal_kind");
+
+                    b.Property<string>("PrincipalName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("principal_name");
+
+                    b.Property<string>("Permission")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("permission");
+
+                    b.HasKey("ExperimentId", "PrincipalKind", "PrincipalName");
+
+                    b.HasIndex("PrincipalKind", "PrincipalName");
+
+                    b.ToTable("experiment_permissions", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Security.RegisteredModelGrant", b =>
+                {
+                    b.Property<long>("RegisteredModelId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("registered_model_id");
+
+                    b.Property<string>("PrincipalKind")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("principal_kind");
+
+                    b.Property<string>("PrincipalName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("principal_name");
+
+                    b.Property<string>("Permission")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("permission");
+
+                    b.HasKey("RegisteredModelId", "PrincipalKind", "PrincipalName");
+
+                    b.HasIndex("PrincipalKind", "PrincipalName");
+
+                    b.ToTable("registered_model_permissions", (string)null);
+                });
+
+            modelBuilder.Entity("Dashboard.Security.SecretBlock", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("action");
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("actor");
+
+                    b.Property<long?>("ExperimentId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("experiment_id");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("ModelName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("model_name");
+
+                    b.Property<string>("Rule")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("rule");
+
+                    b.Property<string>("RunId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target");
+
+                    b.Property<long>("Time")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("time");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Time");
+
+                    b.ToTable("secret_blocks", (string)null);
+                });
+
             modelBuilder.Entity("Dashboard.Tracking.Dataset", b =>
                 {
                     b.Property<string>("Id")
@@ -857,6 +1103,35 @@ namespace Dashboard.Data.Migrations.Sqlite
                 {
                     b.HasOne("Dashboard.Registry.RegisteredModel", null)
                         .WithMany("Tags")
+                        .HasForeignKey("RegisteredModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Security.AccessToken", b =>
+                {
+                    b.HasOne("Dashboard.Security.DashboardUser", "User")
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Dashboard.Security.ExperimentGrant", b =>
+                {
+                    b.HasOne("Dashboard.Tracking.Experiment", null)
+                        .WithMany()
+                        .HasForeignKey("ExperimentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Security.RegisteredModelGrant", b =>
+                {
+                    b.HasOne("Dashboard.Registry.RegisteredModel", null)
+                        .WithMany()
                         .HasForeignKey("RegisteredModelId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
