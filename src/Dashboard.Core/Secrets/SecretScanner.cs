@@ -89,13 +89,14 @@ public static partial class SecretScanner
         {
             return null;
         }
-        var words = Words(key);
-        var end = words.Count;
+        var raw = Words(key);
+        var end = raw.Count;
         // connection_string is a name of its own, not "connection" written as a string.
-        while (end > 1 && EncodingWords.Contains(words[end - 1]) && words[end - 2] is not ("connection" or "conn"))
+        while (end > 1 && EncodingWords.Contains(raw[end - 1]) && raw[end - 2] is not ("connection" or "conn"))
         {
             end--;
         }
+        var words = raw.Select(w => w.TrimEnd("0123456789".ToCharArray())).ToList();
         if (end == 0)
         {
             return null;
@@ -140,8 +141,8 @@ public static partial class SecretScanner
 
     /// <summary>
     /// A key as lower-case words: split at every character that is not a letter or digit, between a lower-case letter
-    /// or digit and an upper-case one (apiKey), before the last capital of a run followed by a lower-case letter
-    /// (APIKey → api, key), and between letters and digits (password2 → password, 2).
+    /// or digit and an upper-case one (apiKey), and before the last capital of a run followed by a lower-case letter
+    /// (APIKey → api, key). Digits stay in their word (b64, password2); matching ignores a word's trailing digits.
     /// </summary>
     public static IReadOnlyList<string> Words(string key)
     {
@@ -168,8 +169,7 @@ public static partial class SecretScanner
                 var p = key[i - 1];
                 var boundary =
                     (char.IsUpper(c) && (char.IsLower(p) || char.IsDigit(p)))
-                    || (char.IsUpper(c) && char.IsUpper(p) && i + 1 < key.Length && char.IsLower(key[i + 1]))
-                    || (char.IsDigit(c) != char.IsDigit(p));
+                    || (char.IsUpper(c) && char.IsUpper(p) && i + 1 < key.Length && char.IsLower(key[i + 1]));
                 if (boundary)
                 {
                     Flush();
