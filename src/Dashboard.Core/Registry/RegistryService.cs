@@ -1,6 +1,7 @@
 using Dashboard.Data;
 using Dashboard.Errors;
 using Dashboard.Search;
+using Dashboard.Secrets;
 using Dashboard.Tracking;
 using Microsoft.EntityFrameworkCore;
 
@@ -30,8 +31,12 @@ public sealed class RegistryService(
     TimeProvider time,
     ModelSourceResolver sources,
     LoggedModelService loggedModels,
-    RegistrySearchService search)
+    RegistrySearchService search,
+    SecretGuard? secrets = null)
 {
+    // Tags and descriptions are checked for credentials before anything is stored (the default policy when absent).
+    private readonly SecretGuard _secrets = secrets ?? new SecretGuard(dbs, time);
+
     /// <summary>The most events one page of a history holds, and the default.</summary>
     public const int MaxHistoryPage = 1000;
 
@@ -45,6 +50,12 @@ public sealed class RegistryService(
         var n = RegistryValidation.Name(name);
         var tagRows = RegistryValidation.Tags(tags);
         RegistryValidation.Description(description);
+        var verdict = await _secrets.CheckAsync(
+            [.. SecretItem.Of(SecretTargets.RegisteredModelTag, tagRows),
+                SecretItem.Field(SecretTargets.RegisteredModelDescription, "description", description)],
+            new SecretScope(ModelName: n), actor.Name, ct);
+        tagRows = verdict.Apply(SecretTargets.RegisteredModelTag, tagRows);
+        description = verdict.Apply(SecretTargets.RegisteredModelDescription, "description", description);
         return await WriteAsync(async db =>
         {
             if (await db.RegisteredModels.AnyAsync(m => m.Name == n, ct))
@@ -93,6 +104,9 @@ public sealed class RegistryService(
     {
         var n = RegistryValidation.Name(name);
         RegistryValidation.Description(description);
+        description = (await _secrets.CheckAsync(
+                [SecretItem.Field(SecretTargets.RegisteredModelDescription, "description", description)], new SecretScope(ModelName: n), ct: ct))
+            .Apply(SecretTargets.RegisteredModelDescription, "description", description);
         return await WriteAsync(async db =>
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
@@ -181,6 +195,8 @@ public sealed class RegistryService(
     {
         var n = RegistryValidation.Name(name);
         var v = RegistryValidation.Tag(key, value);
+        v = (await _secrets.CheckAsync([new SecretItem(SecretTargets.RegisteredModelTag, key, v)], new SecretScope(ModelName: n), ct: ct))
+            .Apply(SecretTargets.RegisteredModelTag, key, v)!;
         await WriteAsync(async db =>
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
@@ -231,6 +247,12 @@ public sealed class RegistryService(
         var tagRows = RegistryValidation.Tags(tags);
         RegistryValidation.Description(description);
         RegistryValidation.RunLink(runLink);
+        var verdict = await _secrets.CheckAsync(
+            [.. SecretItem.Of(SecretTargets.ModelVersionTag, tagRows),
+                SecretItem.Field(SecretTargets.ModelVersionDescription, "description", description)],
+            new SecretScope(RunId: string.IsNullOrEmpty(runId) ? null : runId, ModelName: n), actor.Name, ct);
+        tagRows = verdict.Apply(SecretTargets.ModelVersionTag, tagRows);
+        description = verdict.Apply(SecretTargets.ModelVersionDescription, "description", description);
         // Checks the source (and its length, and that of what it resolves to) before anything is stored.
         var resolved = await sources.ResolveAsync(source, runId, modelId, ct);
 
@@ -306,6 +328,9 @@ public sealed class RegistryService(
     {
         var (n, number) = (RegistryValidation.Name(name), RegistryValidation.Version(version));
         RegistryValidation.Description(description);
+        description = (await _secrets.CheckAsync(
+                [SecretItem.Field(SecretTargets.ModelVersionDescription, "description", description)], new SecretScope(ModelName: n), ct: ct))
+            .Apply(SecretTargets.ModelVersionDescription, "description", description);
         return await WriteAsync(async db =>
         {
             var key = await LockVersionAsync(db, n, number, version, ct);
@@ -396,6 +421,8 @@ public sealed class RegistryService(
     {
         var (n, number) = (RegistryValidation.Name(name), RegistryValidation.Version(version));
         var v = RegistryValidation.Tag(key, value);
+        v = (await _secrets.CheckAsync([new SecretItem(SecretTargets.ModelVersionTag, key, v)], new SecretScope(ModelName: n), ct: ct))
+            .Apply(SecretTargets.ModelVersionTag, key, v)!;
         await WriteAsync(async db =>
         {
             var at = await LockVersionAsync(db, n, number, version, ct);

@@ -1,12 +1,16 @@
 using Dashboard.Data;
 using Dashboard.Errors;
+using Dashboard.Secrets;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Dashboard.Tracking;
 
-public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time)
+/// <param name="secrets">Checks tags for credentials before anything is stored; the default policy when absent.</param>
+public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time, SecretGuard? secrets = null)
 {
+    private readonly SecretGuard _secrets = secrets ?? new SecretGuard(dbs, time);
+
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public async Task<long> CreateExperimentAsync(string? name, string? artifactLocation, IReadOnlyList<KeyValueInput>? tags,
@@ -19,6 +23,8 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
         {
             TrackingValidation.ExperimentTag(t.Key, t.Value);
         }
+        tagList = (await _secrets.CheckAsync([.. SecretItem.Of(SecretTargets.ExperimentTag, tagList)], new SecretScope(), ct: ct))
+            .Apply(SecretTargets.ExperimentTag, tagList)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
         if (await db.Experiments.AnyAsync(e => e.Name == name, ct))
         {
@@ -150,6 +156,8 @@ public sealed class ExperimentService(IDbContextFactory<DashboardDbContext> dbs,
     {
         var id = TrackingValidation.ExperimentId(experimentId);
         TrackingValidation.ExperimentTag(key, value);
+        value = (await _secrets.CheckAsync([new SecretItem(SecretTargets.ExperimentTag, key, value)], new SecretScope(ExperimentId: id), ct: ct))
+            .Apply(SecretTargets.ExperimentTag, key, value);
         await using var db = await dbs.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var stage = await db.Experiments.Where(e => e.Id == id).Select(e => e.LifecycleStage).FirstOrDefaultAsync(ct) ?? throw NotFound(id);

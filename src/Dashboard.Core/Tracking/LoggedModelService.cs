@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dashboard.Data;
 using Dashboard.Errors;
+using Dashboard.Secrets;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -11,8 +12,11 @@ namespace Dashboard.Tracking;
 /// MLflow 3's logged models: create, get, finalize, delete, tags and params. A deleted model does not exist for any of
 /// these (MLflow hides it from get and search only). Metrics reach a model through log-batch (<see cref="RunService"/>).
 /// </summary>
-public sealed class LoggedModelService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time)
+/// <param name="secrets">Checks params and tags for credentials before anything is stored; the default policy when absent.</param>
+public sealed class LoggedModelService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time, SecretGuard? secrets = null)
 {
+    private readonly SecretGuard _secrets = secrets ?? new SecretGuard(dbs, time);
+
     /// <summary>The tag in which MLflow's registry lists the model versions made from a logged model.</summary>
     public const string ModelVersionsTag = "mlflow.modelVersions";
 
@@ -27,6 +31,11 @@ public sealed class LoggedModelService(IDbContextFactory<DashboardDbContext> dbs
         TrackingValidation.Length(sourceRunId, "source_run_id", DashboardDbContext.Lengths.RunId);
         var paramRows = LoggedModelValidation.Params(@params);
         var tagRows = LoggedModelValidation.Tags(tags);
+        var verdict = await _secrets.CheckAsync(
+            [.. SecretItem.Of(SecretTargets.LoggedModelParam, paramRows), .. SecretItem.Of(SecretTargets.LoggedModelTag, tagRows)],
+            new SecretScope(RunId: string.IsNullOrEmpty(sourceRunId) ? null : sourceRunId, ExperimentId: expId), ct: ct);
+        paramRows = verdict.Apply(SecretTargets.LoggedModelParam, paramRows);
+        tagRows = verdict.Apply(SecretTargets.LoggedModelTag, tagRows);
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         var experiment = await db.Experiments.AsNoTracking().Where(e => e.Id == expId)
@@ -104,6 +113,8 @@ public sealed class LoggedModelService(IDbContextFactory<DashboardDbContext> dbs
     {
         var id = TrackingValidation.Required(modelId, "model_id");
         var rows = LoggedModelValidation.Tags(tags);
+        rows = (await _secrets.CheckAsync([.. SecretItem.Of(SecretTargets.LoggedModelTag, rows)], new SecretScope(), ct: ct))
+            .Apply(SecretTargets.LoggedModelTag, rows);
         await using var db = await dbs.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         if (!await Active(db, id).AnyAsync(ct))
@@ -137,6 +148,8 @@ public sealed class LoggedModelService(IDbContextFactory<DashboardDbContext> dbs
     {
         var id = TrackingValidation.Required(modelId, "model_id");
         var rows = LoggedModelValidation.Params(@params);
+        rows = (await _secrets.CheckAsync([.. SecretItem.Of(SecretTargets.LoggedModelParam, rows)], new SecretScope(), ct: ct))
+            .Apply(SecretTargets.LoggedModelParam, rows);
         await using var db = await dbs.CreateDbContextAsync(ct);
         if (!await Active(db, id).AnyAsync(ct))
         {

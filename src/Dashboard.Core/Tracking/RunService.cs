@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Text.Json.Nodes;
 using Dashboard.Data;
 using Dashboard.Errors;
+using Dashboard.Secrets;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -9,8 +10,12 @@ namespace Dashboard.Tracking;
 
 /// <summary>Runs and everything logged to them: params, metrics, tags, dataset inputs.</summary>
 /// <param name="changes">Told after each committed write, so that open run pages update at once; optional.</param>
-public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time, RunChanges? changes = null)
+/// <param name="secrets">Checks params, tags and run names for credentials before anything is stored; the default policy when absent.</param>
+public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time, RunChanges? changes = null,
+    SecretGuard? secrets = null)
 {
+    private readonly SecretGuard _secrets = secrets ?? new SecretGuard(dbs, time);
+
     public const string RunNameTag = "mlflow.runName";
     public const string UserTag = "mlflow.user";
 
@@ -26,6 +31,11 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             TrackingValidation.RunTag(tagList[i].Key, tagList[i].Value, $"tags[{i}]");
         }
+        var verdict = await _secrets.CheckAsync(
+            [.. SecretItem.Of(SecretTargets.RunTag, tagList), SecretItem.Field(SecretTargets.RunName, "run_name", runName)],
+            new SecretScope(ExperimentId: expId), ct: ct);
+        tagList = verdict.Apply(SecretTargets.RunTag, tagList)!;
+        runName = verdict.Apply(SecretTargets.RunName, "run_name", runName);
         var nameTag = tagList.LastOrDefault(t => t.Key == RunNameTag)?.Value;
         if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && runName != nameTag)
         {
@@ -94,6 +104,8 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
             throw MlflowException.InvalidParameter(TrackingValidation.InvalidValue("status", status));
         }
         TrackingValidation.Length(runName, "run_name", TrackingValidation.MaxRunNameLength);
+        runName = (await _secrets.CheckAsync([SecretItem.Field(SecretTargets.RunName, "run_name", runName)], new SecretScope(RunId: id), ct: ct))
+            .Apply(SecretTargets.RunName, "run_name", runName);
         await using var db = await dbs.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var run = await db.Runs.FirstOrDefaultAsync(r => r.Id == id, ct) ?? throw NotFound(id);
@@ -223,6 +235,15 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
                 TrackingValidation.Length(t.Value, RunNameTag, TrackingValidation.MaxRunNameLength);
             }
             tagRows[t.Key!] = t.Value!;
+        }
+        // The whole request is refused (or its secrets redacted) before anything of it is written.
+        if (paramRows.Count > 0 || tagRows.Count > 0)
+        {
+            var verdict = await _secrets.CheckAsync(
+                [.. SecretItem.Of(SecretTargets.Param, paramRows), .. SecretItem.Of(SecretTargets.RunTag, tagRows)],
+                new SecretScope(RunId: id), ct: ct);
+            verdict.ApplyInPlace(SecretTargets.Param, paramRows);
+            verdict.ApplyInPlace(SecretTargets.RunTag, tagRows);
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);

@@ -288,7 +288,8 @@ public class ModelCardTests(SharedServers servers)
         (document["servers"]?.AsArray() ?? []).ShouldBeEmpty();
         var paths = document["paths"]!.AsObject().Select(p => p.Key).ToList();
         paths.ShouldBe(["/api/v1/runs/{run_id}/model-cards", "/api/v1/runs/{run_id}/model-card", "/api/v1/logged-models/{model_id}/model-card",
-            "/api/v1/registered-models/{name}/history", "/api/v1/registered-models/{name}/versions/{version}/history", "/api/v1/model-uri"],
+            "/api/v1/registered-models/{name}/history", "/api/v1/registered-models/{name}/versions/{version}/history", "/api/v1/model-uri",
+            "/api/v1/secret-blocks", "/api/v1/secret-policy"],
             ignoreOrder: true);
         foreach (var (_, item) in document["paths"]!.AsObject())
         {
