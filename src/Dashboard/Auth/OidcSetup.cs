@@ -83,7 +83,10 @@ public static class OidcSetup
                 {
                     var claims = context.Principal!;
                     var name = First(claims, oidc.NameClaim, "client_id", "azp", "sub");
-                    var role = oidc.RoleOf(ValuesOf(claims, oidc.RoleClaim));
+                    // Programs rarely have groups: a service principal's app roles come in `roles` (Entra, Keycloak's client
+                    // roles mapped so, Okta's custom claims), which is read when the configured claim has no values.
+                    var values = ValuesOf(claims, oidc.RoleClaim);
+                    var role = oidc.RoleOf(values.Count > 0 ? values : ValuesOf(claims, "roles"));
                     if (name is null || role is not { } r)
                     {
                         context.Fail(name is null ? "The access token names nobody." : "The access token's claims map to no role.");
