@@ -66,6 +66,14 @@ public sealed class UserDirectory(IDbContextFactory<DashboardDbContext> dbs, Tim
         }, ct);
     }
 
+    /// <summary>The subject of Local mode's one user (<see cref="Caller.Local"/>).</summary>
+    public const string LocalSubject = "local";
+
+    /// <summary>Local mode's user row (subject <see cref="LocalSubject"/>, an Admin), made on first use, so that it can own tokens.</summary>
+    public async Task<DashboardUser> EnsureLocalUserAsync(CancellationToken ct) =>
+        await FindBySubjectAsync(LocalSubject, ct)
+        ?? await RecordSignInAsync(LocalSubject, Caller.Local.Name, null, DashboardRole.Admin, [], ct);
+
     public async Task<DashboardUser?> FindAsync(long id, CancellationToken ct)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
