@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using Dashboard.Data;
 using Dashboard.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -137,6 +139,45 @@ public sealed class SignInJourneyTests(BrowserFixture browser, SharedServers ser
             await Expect(page.TestId("my-tokens")).ToBeVisibleAsync();
             // No Admin: no service accounts.
             await Expect(page.TestId("service-tokens")).ToHaveCountAsync(0);
+        });
+    }
+
+    [Fact]
+    public async Task An_admin_makes_a_service_account_whose_token_acts_as_it_on_the_api()
+    {
+        var page = await browser.NewPageAsync();
+        await RunAsync(page, nameof(An_admin_makes_a_service_account_whose_token_acts_as_it_on_the_api), async () =>
+        {
+            await page.GotoAsync(new Uri(Server.Address, "/tokens").ToString());
+            await SignInAtProviderAsync(page, "ada");
+            await page.WaitForURLAsync(new Uri(Server.Address, "/tokens").ToString());
+            await WaitForCircuitAsync(page);
+            await Expect(page.TestId("user-name")).ToHaveTextAsync("ada (Admin)");
+
+            await page.Field("service-name").FillAsync("ci-bot");
+            await page.TestId("service-create").ClickAsync();
+            await page.Field("service-token-name").FillAsync("nightly");
+            await page.TestId("service-token-create").ClickAsync();
+            await Expect(page.TestId("token-issued")).ToContainTextAsync("for ci-bot");
+            var secret = (await page.TestId("token-secret").InnerTextAsync()).Trim();
+            var row = page.TestId("service-tokens").Locator("[data-testid='token-row']").Filter(new() { HasText = "nightly" });
+            await Expect(row).ToContainTextAsync("ci-bot");
+            // Ada's own list does not hold it: it is the service account's.
+            await Expect(page.TestId("my-tokens").Locator("[data-testid='token-row']")).ToHaveCountAsync(0);
+
+            // The token acts as the service account (its default role, Contributor, may create).
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/2.0/mlflow/registered-models/create")
+            {
+                Content = new StringContent("""{"name": "made-by-ci-bot"}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            (await Server.SendAsync(request)).ShouldBeOk();
+            await using var db = await Server.Services.GetRequiredService<IDbContextFactory<DashboardDbContext>>().CreateDbContextAsync();
+            (await db.RegisteredModels.SingleAsync(m => m.Name == "made-by-ci-bot")).UserId.ShouldBe("ci-bot");
+
+            await row.Locator("[data-testid='token-revoke']").ClickAsync();
+            await Expect(row.Locator("[data-testid='token-state']")).ToHaveTextAsync("revoked");
+            (await SearchAsync(new AuthenticationHeaderValue("Bearer", secret))).ShouldBe(HttpStatusCode.Unauthorized);
         });
     }
 
