@@ -55,10 +55,7 @@ public sealed class SignInJourneyTests(BrowserFixture browser, SharedServers ser
         var page = await browser.NewPageAsync();
         await RunAsync(page, nameof(A_person_signs_in_through_the_provider_makes_a_token_that_works_once_shown_revokes_it_and_signs_out), async () =>
         {
-            await page.GotoAsync(new Uri(Server.Address, "/experiments").ToString());
-            await SignInAtProviderAsync(page, "alice");
-            await page.WaitForURLAsync(new Uri(Server.Address, "/experiments").ToString());
-            await WaitForCircuitAsync(page);
+            await oidc.Provider.OpenSignedInAsync(page, Server, "/experiments", "alice");
             await Expect(page.TestId("user-name")).ToHaveTextAsync("alice (Contributor)");
 
             // Tokens, through the app bar's menu.
@@ -114,7 +111,7 @@ public sealed class SignInJourneyTests(BrowserFixture browser, SharedServers ser
         await RunAsync(page, nameof(A_person_whose_groups_map_to_no_role_is_refused), async () =>
         {
             await page.GotoAsync(new Uri(Server.Address, "/models").ToString());
-            await SignInAtProviderAsync(page, "nora");
+            await oidc.Provider.SignInAtLoginFormAsync(page, "nora");
             await page.WaitForURLAsync(url => url.StartsWith(new Uri(Server.Address, "/account/denied").ToString(), StringComparison.Ordinal));
             await Expect(page.TestId("account-title")).ToHaveTextAsync("Access denied");
             await Expect(page.TestId("account-message")).ToContainTextAsync("no Dashboard role");
@@ -129,7 +126,7 @@ public sealed class SignInJourneyTests(BrowserFixture browser, SharedServers ser
         await RunAsync(page, nameof(A_viewer_signs_in_and_a_return_url_to_another_site_lands_on_the_dashboard), async () =>
         {
             await page.GotoAsync(new Uri(Server.Address, "/account/signin?returnUrl=" + Uri.EscapeDataString("http://127.0.0.1:1/elsewhere")).ToString());
-            await SignInAtProviderAsync(page, "victor");
+            await oidc.Provider.SignInAtLoginFormAsync(page, "victor");
             await page.WaitForURLAsync(url => url.StartsWith(Server.Address.ToString(), StringComparison.Ordinal)
                 && !url.Contains("signin", StringComparison.Ordinal));
             await WaitForCircuitAsync(page);
@@ -148,10 +145,7 @@ public sealed class SignInJourneyTests(BrowserFixture browser, SharedServers ser
         var page = await browser.NewPageAsync();
         await RunAsync(page, nameof(An_admin_makes_a_service_account_whose_token_acts_as_it_on_the_api), async () =>
         {
-            await page.GotoAsync(new Uri(Server.Address, "/tokens").ToString());
-            await SignInAtProviderAsync(page, "ada");
-            await page.WaitForURLAsync(new Uri(Server.Address, "/tokens").ToString());
-            await WaitForCircuitAsync(page);
+            await oidc.Provider.OpenSignedInAsync(page, Server, "/tokens", "ada");
             await Expect(page.TestId("user-name")).ToHaveTextAsync("ada (Admin)");
 
             await page.Field("service-name").FillAsync("ci-bot");
@@ -210,14 +204,6 @@ public sealed class SignInJourneyTests(BrowserFixture browser, SharedServers ser
         request.Headers.Authorization = authorization;
         using var response = await Server.Client.SendAsync(request);
         return response.StatusCode;
-    }
-
-    private async Task SignInAtProviderAsync(IPage page, string person)
-    {
-        await page.WaitForURLAsync(url => url.StartsWith(new Uri(oidc.Provider.Issuer, "login").ToString(), StringComparison.Ordinal));
-        await page.FillAsync("#username", person);
-        await page.FillAsync("#password", TestOidcProvider.Password);
-        await page.ClickAsync("#provider-sign-in");
     }
 
     private static async Task WaitForCircuitAsync(IPage page) =>

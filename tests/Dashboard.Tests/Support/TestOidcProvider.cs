@@ -15,6 +15,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -203,6 +204,7 @@ public sealed class TestOidcProvider : IAsyncDisposable
                 Requirements = { Requirements.Features.ProofKeyForCodeExchange },
             };
             await RegisterAsync(descriptor, secret);
+            await WarmUpAsync(server);
         }
         catch
         {
@@ -210,6 +212,22 @@ public sealed class TestOidcProvider : IAsyncDisposable
             throw;
         }
         return server;
+    }
+
+    /// <summary>
+    /// One sign-in request up to the login form, over HTTP: the dashboard reads the provider's metadata and the provider
+    /// its client store once, so that a browser journey's first page is not the one that waits for both.
+    /// </summary>
+    private static async Task WarmUpAsync(DashboardServer dashboard)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false })
+        {
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        using var signIn = await http.GetAsync(new Uri(dashboard.Address, "/account/signin"));
+        signIn.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        using var authorize = await http.GetAsync(signIn.Headers.Location);
+        authorize.StatusCode.ShouldBe(HttpStatusCode.Redirect, await authorize.Content.ReadAsStringAsync());
     }
 
     /// <summary>An access token of a service client (client credentials at the token endpoint, over real HTTP).</summary>
@@ -225,6 +243,32 @@ public sealed class TestOidcProvider : IAsyncDisposable
         var text = await response.Content.ReadAsStringAsync();
         response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
         return JsonNode.Parse(text)!["access_token"]!.GetValue<string>();
+    }
+
+    /// <summary>
+    /// In a browser: waits for this provider's login form (where a dashboard sent the page), signs in as
+    /// <paramref name="person"/> (one of <see cref="People"/>) and submits; the provider then sends the page back.
+    /// </summary>
+    public async Task SignInAtLoginFormAsync(IPage page, string person)
+    {
+        var login = new Uri(Issuer, "login").ToString();
+        await page.WaitForURLAsync(url => url.StartsWith(login, StringComparison.Ordinal));
+        await page.FillAsync("#username", person);
+        await page.FillAsync("#password", Password);
+        await page.ClickAsync("#provider-sign-in");
+    }
+
+    /// <summary>
+    /// In a browser without a session: opens <paramref name="path"/> on a dashboard this provider started, signs in as
+    /// <paramref name="person"/>, and waits until the page is back there with its Blazor circuit up.
+    /// </summary>
+    public async Task OpenSignedInAsync(IPage page, DashboardServer dashboard, string path, string person)
+    {
+        var target = new Uri(dashboard.Address, path).ToString();
+        await page.GotoAsync(target);
+        await SignInAtLoginFormAsync(page, person);
+        await page.WaitForURLAsync(target);
+        await page.WaitForSelectorAsync("[data-interactive='yes']", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached });
     }
 
     private async Task RegisterAsync(OpenIddictApplicationDescriptor descriptor, string? secret = null)
