@@ -25,14 +25,16 @@ public sealed class UserDirectory(IDbContextFactory<DashboardDbContext> dbs, Tim
         {
             var now = Now;
             var user = await db.Users.FirstOrDefaultAsync(u => u.Subject == subject, ct);
+            // Names are what permissions are granted to: a new person, or one whose name changed, may not take another's.
+            var selfId = user?.Id ?? 0;
+            if (user?.Name != name && await db.Users.AnyAsync(u => u.Name == name && u.Id != selfId, ct))
+            {
+                throw new InvalidOperationException($"Another account is already called '{name}'.");
+            }
             if (user is null)
             {
                 user = new DashboardUser { Subject = subject, Name = name, CreationTime = now };
                 db.Users.Add(user);
-            }
-            else if (user.Name != name && await db.Users.AnyAsync(u => u.Name == name && u.Id != user.Id, ct))
-            {
-                throw new InvalidOperationException($"Another account is already called '{name}'.");
             }
             user.Name = name;
             user.Email = email;

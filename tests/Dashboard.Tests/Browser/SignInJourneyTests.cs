@@ -120,6 +120,22 @@ public sealed class SignInJourneyTests(BrowserFixture browser, SharedServers ser
     }
 
     [Fact]
+    public async Task A_person_whose_name_a_service_account_has_is_refused()
+    {
+        await Server.Services.GetRequiredService<Dashboard.Security.UserDirectory>()
+            .EnsureServiceAccountAsync("sam", Dashboard.Security.DashboardRole.Viewer, TestContext.Current.CancellationToken);
+        var page = await browser.NewPageAsync();
+        await RunAsync(page, nameof(A_person_whose_name_a_service_account_has_is_refused), async () =>
+        {
+            await page.GotoAsync(new Uri(Server.Address, "/experiments").ToString());
+            await oidc.Provider.SignInAtLoginFormAsync(page, "sam");
+            await page.WaitForURLAsync(url => url.StartsWith(new Uri(Server.Address, "/account/denied").ToString(), StringComparison.Ordinal));
+            await Expect(page.TestId("account-message")).ToContainTextAsync("already called 'sam'");
+            (await page.Context.CookiesAsync()).ShouldNotContain(c => c.Name == "dashboard.session");
+        });
+    }
+
+    [Fact]
     public async Task A_viewer_signs_in_and_a_return_url_to_another_site_lands_on_the_dashboard()
     {
         var page = await browser.NewPageAsync();

@@ -51,6 +51,7 @@ public sealed class TestOidcProvider : IAsyncDisposable
         new("victor", "Victor Example", "readers"),
         new("ada", "Ada Example", "dashboard-admins", "ml-team"),
         new("nora", "Nora Example", "outsiders"),
+        new("sam", "Sam Example", "ml-team"),
     ];
 
     public static readonly IReadOnlyList<TestServiceClient> ServiceClients =
