@@ -25,14 +25,16 @@ public sealed class UserDirectory(IDbContextFactory<DashboardDbContext> dbs, Tim
         {
             var now = Now;
             var user = await db.Users.FirstOrDefaultAsync(u => u.Subject == subject, ct);
+            // Names are what permissions are granted to: a new person, or one whose name changed, may not take another's.
+            var selfId = user?.Id ?? 0;
+            if (user?.Name != name && await db.Users.AnyAsync(u => u.Name == name && u.Id != selfId, ct))
+            {
+                throw new InvalidOperationException($"Another account is already called '{name}'.");
+            }
             if (user is null)
             {
                 user = new DashboardUser { Subject = subject, Name = name, CreationTime = now };
                 db.Users.Add(user);
-            }
-            else if (user.Name != name && await db.Users.AnyAsync(u => u.Name == name && u.Id != user.Id, ct))
-            {
-                throw new InvalidOperationException($"Another account is already called '{name}'.");
             }
             user.Name = name;
             user.Email = email;
@@ -65,6 +67,14 @@ public sealed class UserDirectory(IDbContextFactory<DashboardDbContext> dbs, Tim
             return user;
         }, ct);
     }
+
+    /// <summary>The subject of Local mode's one user (<see cref="Caller.Local"/>).</summary>
+    public const string LocalSubject = "local";
+
+    /// <summary>Local mode's user row (subject <see cref="LocalSubject"/>, an Admin), made on first use, so that it can own tokens.</summary>
+    public async Task<DashboardUser> EnsureLocalUserAsync(CancellationToken ct) =>
+        await FindBySubjectAsync(LocalSubject, ct)
+        ?? await RecordSignInAsync(LocalSubject, Caller.Local.Name, null, DashboardRole.Admin, [], ct);
 
     public async Task<DashboardUser?> FindAsync(long id, CancellationToken ct)
     {

@@ -44,6 +44,9 @@ public static class AuthSetup
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.SlidingExpiration = true;
                 o.ExpireTimeSpan = TimeSpan.FromHours(8);
+                o.LoginPath = OidcSetup.SignInPath;
+                o.ReturnUrlParameter = "returnUrl";
+                o.AccessDeniedPath = OidcSetup.DeniedPath;
                 // An API call without credentials is a 401 (the MLflow clients read it), never a redirect to a page.
                 o.Events.OnRedirectToLogin = context =>
                 {
@@ -64,6 +67,7 @@ public static class AuthSetup
                     return Task.CompletedTask;
                 };
             });
+            auth.AddOidc(options.Oidc);
             auth.AddPolicyScheme(SchemeName, "Dashboard", o => o.ForwardDefaultSelector = SelectScheme);
         }
 
@@ -75,13 +79,20 @@ public static class AuthSetup
         return options;
     }
 
-    /// <summary>Oidc mode: a token's header goes to the token handler; anything else (a browser) to the cookie.</summary>
+    /// <summary>
+    /// Oidc mode: a token's header goes to the token handler, any other Bearer to the provider's JWT validation;
+    /// anything else (a browser) to the cookie.
+    /// </summary>
     private static string SelectScheme(HttpContext http)
     {
         var header = http.Request.Headers.Authorization.ToString();
         if (TokenAuthenticationHandler.Handles(header))
         {
             return TokenAuthenticationHandler.SchemeName;
+        }
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return OidcSetup.JwtScheme;
         }
         // An API call with no usable credentials: the token handler's challenge is the API's 401.
         return AuthResponses.IsApiPath(http.Request.Path) && !http.Request.Cookies.ContainsKey("dashboard.session")
@@ -93,5 +104,9 @@ public static class AuthSetup
     {
         app.UseAuthentication();
         app.UseAuthorization();
+        if (app.Services.GetRequiredService<AuthOptions>().Mode == AuthMode.Oidc)
+        {
+            app.MapAccountEndpoints();
+        }
     }
 }
