@@ -24,6 +24,11 @@ public abstract class ComponentContext : BunitContext, IAsyncLifetime
         Services.AddMudServices();
         Services.AddScoped<BrowserStorage>();
         Services.AddSingleton(TimeProvider.System);
+        // No authentication state: the circuit's caller is Caller.Local (an Admin), as in Local mode.
+        Services.AddSingleton(Dashboard.Security.PermissionDefaults.Local);
+        Services.AddSingleton<Dashboard.Security.PermissionService>();
+        Services.AddScoped<Dashboard.Auth.CircuitActor>();
+        Services.AddScoped<Dashboard.Auth.PageAccess>();
     }
 
     protected TestDatabase Database => _database ?? throw new InvalidOperationException("Call UseDatabaseAsync first.");
