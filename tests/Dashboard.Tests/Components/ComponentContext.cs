@@ -24,7 +24,8 @@ public abstract class ComponentContext : BunitContext, IAsyncLifetime
         Services.AddMudServices();
         Services.AddScoped<BrowserStorage>();
         Services.AddSingleton(TimeProvider.System);
-        // No authentication state: the circuit's caller is Caller.Local (an Admin), as in Local mode.
+        // Nobody signed in and no Dashboard:Auth: the circuit's caller is Caller.Local (an Admin), as in Local mode.
+        AddAuthorization();
         Services.AddSingleton(Dashboard.Security.PermissionDefaults.Local);
         Services.AddSingleton<Dashboard.Security.PermissionService>();
         Services.AddScoped<Dashboard.Auth.CircuitActor>();
