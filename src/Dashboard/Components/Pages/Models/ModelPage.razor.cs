@@ -31,6 +31,9 @@ public partial class ModelPage
     private ModelCard? _card;
     private string? _cardMessage;
     private string? _notFound;
+
+    /// <summary>The caller's permission on the model: edit controls are disabled below EDIT (MANAGE for delete); the handlers check again.</summary>
+    private Dashboard.Security.AccessLevel _level;
     private string? _stageError;
     private string? _aliasError;
     private string? _aliasName;
@@ -74,6 +77,7 @@ public partial class ModelPage
         {
             _model = await Registry.GetRegisteredModelAsync(Name);
             await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Read);
+            _level = await Access.RegisteredModelAsync(Name);
         }
         catch (MlflowException e) when (e.ErrorCode is ErrorCode.RESOURCE_DOES_NOT_EXIST or ErrorCode.INVALID_PARAMETER_VALUE
             or ErrorCode.PERMISSION_DENIED)

@@ -28,6 +28,11 @@ public partial class ModelsPage
 
     [SupplyParameterFromQuery(Name = "tag")] public string? Tag { get; set; }
 
+    /// <summary>A Viewer sees no edit controls; the handlers refuse anyway.</summary>
+    private bool _canWrite;
+
+    protected override async Task OnInitializedAsync() => _canWrite = await Access.CanCreateAsync();
+
     protected override async Task OnParametersSetAsync()
     {
         _pages.Clear();
