@@ -289,4 +289,66 @@ public class PermissionTests
         (await other.GetAsync($"/experiments/{id}/runs.csv")).Status.ShouldBe(HttpStatusCode.Forbidden);
         (await owner.GetAsync($"/experiments/{id}/runs.csv")).ShouldBeOk();
     }
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Model_versions_and_logged_models_are_searched_within_what_the_caller_may_read(DatabaseProvider provider)
+    {
+        await using var server = await StartAsync(provider, defaultPermission: "NO_PERMISSIONS");
+        var owner = await PersonAsync(server, "olga", DashboardRole.Contributor);
+        var reader = await PersonAsync(server, "rita", DashboardRole.Contributor, ["vision"]);
+        var open = await CreateExperimentAsync(owner);
+        var closed = await CreateExperimentAsync(owner);
+        (await owner.PostAsync($"{Mlflow}/experiments/permissions/create",
+            $$"""{"experiment_id": "{{open}}", "group_name": "vision", "permission": "READ"}""")).ShouldBeOk();
+        foreach (var experiment in new[] { open, closed })
+        {
+            (await owner.PostAsync($"{Mlflow}/logged-models", $$"""{"experiment_id": "{{experiment}}", "name": "m-{{experiment}}"}""")).ShouldBeOk();
+        }
+        var models = (await reader.PostAsync($"{Mlflow}/logged-models/search", $$"""{"experiment_ids": ["{{open}}", "{{closed}}"]}""")).ShouldBeOk();
+        models.Json!["models"]!.AsArray().Select(m => m!["info"]!["experiment_id"]!.GetValue<string>()).ShouldBe([open]);
+        (await reader.PostAsync($"{Mlflow}/logged-models/search", $$"""{"experiment_ids": ["{{closed}}"]}""")).ShouldBeOk()
+            .Json!["models"].ShouldBeNull();
+
+        var run = (await owner.PostAsync($"{Mlflow}/runs/create", $$"""{"experiment_id": "{{open}}"}""")).ShouldBeOk().Json!["run"]!["info"]!;
+        var source = run["artifact_uri"]!.GetValue<string>() + "/model";
+        var runId = run["run_id"]!.GetValue<string>();
+        var prefix = Name("reg");
+        var shared = $"{prefix}-shared";
+        foreach (var model in new[] { shared, $"{prefix}-private" })
+        {
+            (await owner.PostAsync($"{Mlflow}/registered-models/create", $$"""{"name": {{J(model)}}}""")).ShouldBeOk();
+            for (var i = 0; i < 2; i++)
+            {
+                (await owner.PostAsync($"{Mlflow}/model-versions/create",
+                    $$"""{"name": {{J(model)}}, "source": {{J(source)}}, "run_id": {{J(runId)}}}""")).ShouldBeOk();
+            }
+        }
+        (await owner.PostAsync($"{Mlflow}/registered-models/permissions/create",
+            $$"""{"name": {{J(shared)}}, "username": "rita", "permission": "READ"}""")).ShouldBeOk();
+        var filter = Uri.EscapeDataString($"name LIKE '{prefix}%'");
+        var first = (await reader.GetAsync($"{Mlflow}/model-versions/search?filter={filter}&max_results=1")).ShouldBeOk();
+        first.Json!["model_versions"]!.AsArray().Select(v => v!["name"]!.GetValue<string>()).ShouldBe([shared]);
+        var token = Uri.EscapeDataString(first.Json["next_page_token"]!.GetValue<string>());
+        var second = (await reader.GetAsync($"{Mlflow}/model-versions/search?filter={filter}&max_results=1&page_token={token}")).ShouldBeOk();
+        second.Json!["model_versions"]!.AsArray().Select(v => v!["name"]!.GetValue<string>()).ShouldBe([shared]);
+        second.Json["next_page_token"].ShouldBeNull();
+        (await owner.GetAsync($"{Mlflow}/model-versions/search?filter={filter}")).ShouldBeOk()
+            .Json!["model_versions"]!.AsArray().Count.ShouldBe(4);
+        (await reader.GetAsync($"{Mlflow}/model-versions/get?name={prefix}-private&version=1")).ShouldFail(HttpStatusCode.Forbidden, "PERMISSION_DENIED");
+        (await reader.GetAsync($"/api/v1/model-uri?uri={Uri.EscapeDataString($"models:/{prefix}-private/1")}")).Status.ShouldBe(HttpStatusCode.Forbidden);
+        (await reader.GetAsync($"/api/v1/model-uri?uri={Uri.EscapeDataString($"models:/{shared}/1")}")).ShouldBeOk();
+
+        // Registering a version needs EDIT on the model and READ on the run it comes from.
+        (await owner.SendAsync("PATCH", $"{Mlflow}/registered-models/permissions/update",
+            $$"""{"name": {{J(shared)}}, "username": "rita", "permission": "EDIT"}""")).ShouldBeOk();
+        var hidden = (await owner.PostAsync($"{Mlflow}/runs/create", $$"""{"experiment_id": "{{closed}}"}""")).ShouldBeOk().Json!["run"]!["info"]!;
+        (await reader.PostAsync($"{Mlflow}/model-versions/create", $$"""{"name": {{J(shared)}}, "source": {{J(hidden["artifact_uri"]!.GetValue<string>() + "/model")}}, "run_id": {{J(hidden["run_id"]!.GetValue<string>())}}}"""))
+            .ShouldFail(HttpStatusCode.Forbidden, "PERMISSION_DENIED");
+        (await reader.PostAsync($"{Mlflow}/model-versions/create",
+            $$"""{"name": {{J(shared)}}, "source": {{J(source)}}, "run_id": {{J(runId)}}}""")).ShouldBeOk();
+
+        // The artifact proxy: an experiment's folder by its permission, anything else for the Admin role only.
+        (await reader.GetAsync($"/api/2.0/mlflow-artifacts/artifacts?path={closed}")).ShouldFail(HttpStatusCode.Forbidden, "PERMISSION_DENIED");
+        (await reader.GetAsync($"/api/2.0/mlflow-artifacts/artifacts?path={open}")).ShouldBeOk();
+        (await reader.GetAsync("/api/2.0/mlflow-artifacts/artifacts")).ShouldFail(HttpStatusCode.Forbidden, "PERMISSION_DENIED");
+    }
 }

@@ -145,6 +145,10 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<CreateModelVersionRequest>(http);
         await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
+        // Stricter than MLflow: a version makes its run's files readable to the model's readers, so the caller must
+        // read the run (or logged model) it comes from.
+        await http.RequireRunAsync(req.RunId, AccessLevel.Read);
+        await http.RequireLoggedModelAsync(req.ModelId, AccessLevel.Read);
         return Version(await registry.CreateModelVersionAsync(req.Name, req.Source, req.RunId, req.Tags, req.RunLink, req.Description,
             req.ModelId, CurrentActor.Of(http), http.RequestAborted));
     }
