@@ -8,6 +8,11 @@ namespace Dashboard.Security;
 /// <param name="PrincipalKind"><see cref="Security.PrincipalKind.User"/> or <see cref="Security.PrincipalKind.Group"/>.</param>
 public sealed record Grant(string PrincipalKind, string PrincipalName, AccessLevel Permission);
 
+/// <summary>One grant of a user or group, with what it is on (the Admin page's per-principal view).</summary>
+/// <param name="Kind"><c>experiment</c> or <c>registered_model</c>.</param>
+/// <param name="Resource">The experiment's id or the registered model's name.</param>
+public sealed record PrincipalGrant(string Kind, string Resource, string ResourceName, AccessLevel Permission);
+
 /// <summary>
 /// Who may do what on an experiment or a registered model (docs/adr/0012-authentication-and-permissions.md,
 /// "Permissions"): the effective permission of a <see cref="Caller"/>, the checks the endpoints and pages make, the
@@ -326,6 +331,28 @@ public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs,
         return await db.RegisteredModelGrants
             .Where(g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == name)
             .ExecuteDeleteAsync(ct) > 0;
+    }
+
+    /// <summary>Every grant of one user or group: experiments (by name) then registered models (by name).</summary>
+    public async Task<IReadOnlyList<PrincipalGrant>> ListGrantsOfAsync(string kind, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var experiments = await (
+            from g in db.ExperimentGrants.AsNoTracking()
+            join e in db.Experiments on g.ExperimentId equals e.Id
+            where g.PrincipalKind == kind && g.PrincipalName == name
+            orderby e.Name
+            select new { e.Id, e.Name, g.Permission }).ToListAsync(ct);
+        var models = await (
+            from g in db.RegisteredModelGrants.AsNoTracking()
+            join m in db.RegisteredModels on g.RegisteredModelId equals m.Id
+            where g.PrincipalKind == kind && g.PrincipalName == name
+            orderby m.Name
+            select new { m.Name, g.Permission }).ToListAsync(ct);
+        return [
+            .. experiments.Select(e => new PrincipalGrant("experiment", e.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Name, e.Permission)),
+            .. models.Select(m => new PrincipalGrant("registered_model", m.Name, m.Name, m.Permission)),
+        ];
     }
 
     /// <summary>The id of the registered model of that name, or MLflow's RESOURCE_DOES_NOT_EXIST.</summary>

@@ -44,6 +44,18 @@ public sealed class PermissionsPageTests : ComponentContext
         page.FindAll("[data-testid=revoke]")[0].Click();
         page.WaitForAssertion(() => page.FindAll("[data-testid=grant]").Count.ShouldBe(1));
         (await permissions.ListExperimentGrantsAsync(id, Ct)).ShouldBe([new Grant(PrincipalKind.User, "pat", AccessLevel.Manage)]);
+
+        // The per-person view: what pat holds, linking back to the experiment's grants.
+        page.Find("[data-testid=who]").Change("pat");
+        page.Find("[data-testid=show-holdings]").Click();
+        page.WaitForAssertion(() => page.FindAll("[data-testid=holding]").Count.ShouldBe(1));
+        page.Find("[data-testid=holding]").TextContent.ShouldContain("admin-page");
+        page.Find("[data-testid=holding]").TextContent.ShouldContain("MANAGE");
+        page.Find("[data-testid=holding-link]").GetAttribute("href").ShouldBe($"/admin/permissions?experiment={id}");
+        page.Find("[data-testid=who-kind]").Change(PrincipalKind.Group);
+        page.Find("[data-testid=who]").Change("vision");
+        page.Find("[data-testid=show-holdings]").Click();
+        page.WaitForElement("[data-testid=no-holdings]");
     }
 
     [Fact]

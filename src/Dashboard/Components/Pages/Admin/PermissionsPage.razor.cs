@@ -17,6 +17,9 @@ public partial class PermissionsPage
     private string _principalKind = PrincipalKind.User;
     private string? _principal;
     private string _level = PermissionNames.Read;
+    private string _whoKind = PrincipalKind.User;
+    private string? _who;
+    private IReadOnlyList<PrincipalGrant>? _holdings;
 
     /// <summary>Where the page opens: <c>?experiment=ID</c> or <c>?model=NAME</c>.</summary>
     [SupplyParameterFromQuery(Name = "experiment")] public string? QueryExperiment { get; set; }
@@ -114,6 +117,9 @@ public partial class PermissionsPage
         }
         await ReloadGrantsAsync();
     });
+
+    private Task LoadHoldingsAsync() => ActAsync(async () =>
+        _holdings = string.IsNullOrWhiteSpace(_who) ? null : await Permissions.ListGrantsOfAsync(_whoKind, _who.Trim()));
 
     /// <summary>Every action checks the caller again: the circuit may outlive a role change.</summary>
     private async Task ActAsync(Func<Task> action)
