@@ -48,6 +48,7 @@ builder.Services.AddSingleton<RunArtifacts>();
 builder.Services.AddV1Api();
 builder.Services.AddDashboardAuth(builder.Configuration);
 builder.Services.AddSecretBlocking(builder.Configuration);
+builder.Services.AddDashboardPermissions();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 builder.Services.AddDashboardUi();
 // Serves the packages' files (_content/MudBlazor/...) in every environment, not only Development; harmless once published.

@@ -54,7 +54,12 @@ public sealed class BestRunsService(IDbContextFactory<DashboardDbContext> dbs, R
     /// the wrong side left out, as a filter on the metric leaves them out), best first. A tag scope searches the active
     /// experiments (at most <see cref="RunSearchService.MaxExperimentIds"/>, the most recently updated).
     /// </summary>
-    public async Task<BestRuns> TopAsync(BestScope scope, string metric, MetricGoal goal, int count, CancellationToken ct = default)
+    public Task<BestRuns> TopAsync(BestScope scope, string metric, MetricGoal goal, int count, CancellationToken ct = default) =>
+        TopAsync(scope, metric, goal, count, null, ct);
+
+    /// <param name="access">Only runs of experiments this caller may read (null: every run).</param>
+    public async Task<BestRuns> TopAsync(BestScope scope, string metric, MetricGoal goal, int count, Security.PermissionScope? access,
+        CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(metric);
         count = Math.Clamp(count, 1, MaxCount);
@@ -65,8 +70,10 @@ public sealed class BestRunsService(IDbContextFactory<DashboardDbContext> dbs, R
         List<long> experimentIds;
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
-            experimentIds = scope.ExperimentId is { } id ? [id]
-                : await db.Experiments.AsNoTracking().Where(e => e.LifecycleStage == LifecycleStage.Active)
+            IQueryable<Tracking.Experiment> readable = access is null ? db.Experiments : access.Experiments(db, db.Experiments);
+            experimentIds = scope.ExperimentId is { } id
+                ? access is null ? [id] : await readable.Where(e => e.Id == id).Select(e => e.Id).ToListAsync(ct)
+                : await readable.AsNoTracking().Where(e => e.LifecycleStage == LifecycleStage.Active)
                     .OrderByDescending(e => e.LastUpdateTime).Select(e => e.Id).Take(RunSearchService.MaxExperimentIds).ToListAsync(ct);
         }
         // A comparison with the most negative double keeps every finite value and +Infinity, and leaves NaN (and runs
@@ -82,6 +89,10 @@ public sealed class BestRunsService(IDbContextFactory<DashboardDbContext> dbs, R
         }
         var filter = FilterParser.Parse(string.Join(" AND ", terms), SearchScope.Runs);
         var order = OrderByParser.Parse([$"metrics.`{metric}` {(goal == MetricGoal.Min ? "ASC" : "DESC")}"], SearchScope.Runs);
+        if (experimentIds.Count == 0 && access is not null)
+        {
+            return new BestRuns([], new Dictionary<long, string>());
+        }
         var runs = await search.PageAsync(experimentIds, ViewType.ActiveOnly, filter, order, 0, count, ct);
         var ids = runs.Select(r => r.ExperimentId).Distinct().ToList();
         await using var names = await dbs.CreateDbContextAsync(ct);

@@ -20,14 +20,14 @@ public sealed class ExperimentListService(IDbContextFactory<DashboardDbContext> 
     /// (experiment, stage, start_time), never a count per experiment.
     /// </summary>
     public async Task<(IReadOnlyList<ExperimentSummary> Page, long Total)> PageAsync(string? filter, ViewType viewType,
-        IReadOnlyList<string> orderBy, int offset, int count, CancellationToken ct = default)
+        IReadOnlyList<string> orderBy, int offset, int count, Security.PermissionScope? access = null, CancellationToken ct = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         var parsed = FilterParser.Parse(filter, SearchScope.Experiments);
         var order = OrderByParser.Parse(orderBy, SearchScope.Experiments);
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var query = ExperimentSearchService.Query(db, viewType, parsed, order);
+        var query = ExperimentSearchService.Query(db, viewType, parsed, order, access);
         var total = await query.LongCountAsync(ct);
         var experiments = await query.Skip(offset).Take(count).AsNoTracking().ToListAsync(ct);
         var ids = experiments.Select(e => e.Id).ToList();

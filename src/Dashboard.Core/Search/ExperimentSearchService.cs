@@ -47,7 +47,7 @@ public sealed class ExperimentSearchService(IDbContextFactory<DashboardDbContext
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         // One more than asked tells whether another page exists: MLflow returns no token after the last page.
-        var experiments = await Query(db, request.ViewType, filter, order)
+        var experiments = await Query(db, request.ViewType, filter, order, request.Access)
             .Skip((int)offset)
             .Take(take + 1)
             .AsNoTracking()
@@ -63,7 +63,9 @@ public sealed class ExperimentSearchService(IDbContextFactory<DashboardDbContext
     }
 
     /// <summary>The filtered and ordered experiments as a query, for callers that page themselves.</summary>
-    public static IQueryable<Experiment> Query(DashboardDbContext db, ViewType viewType, Filter filter, IReadOnlyList<OrderTerm> order)
+    /// <param name="access">Only what this caller may read (null: everything).</param>
+    public static IQueryable<Experiment> Query(DashboardDbContext db, ViewType viewType, Filter filter, IReadOnlyList<OrderTerm> order,
+        Security.PermissionScope? access = null)
     {
         IQueryable<Experiment> experiments = viewType switch
         {
@@ -71,6 +73,10 @@ public sealed class ExperimentSearchService(IDbContextFactory<DashboardDbContext
             ViewType.DeletedOnly => db.Experiments.Where(e => e.LifecycleStage == LifecycleStage.Deleted),
             _ => db.Experiments,
         };
+        if (access is not null)
+        {
+            experiments = access.Experiments(db, experiments);
+        }
         var provider = db.Provider;
         foreach (var term in filter.Terms)
         {

@@ -67,7 +67,10 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
     /// <summary>How much of a long description is shown around the match.</summary>
     private const int SnippetLength = 160;
 
-    public async Task<KeywordResults> SearchAsync(string? text, int perGroup, CancellationToken ct = default)
+    public Task<KeywordResults> SearchAsync(string? text, int perGroup, CancellationToken ct = default) => SearchAsync(text, perGroup, null, ct);
+
+    /// <param name="access">Only what this caller may read (null: everything).</param>
+    public async Task<KeywordResults> SearchAsync(string? text, int perGroup, Security.PermissionScope? access, CancellationToken ct = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(perGroup);
         var q = (text ?? "").Trim();
@@ -86,13 +89,13 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
 
         // Five scans, each on its own connection: on SQLite the two large ones (params, tags) then overlap instead of
         // adding up (WAL readers do not block each other).
-        var experiments = QueryAsync(async db => await CaseInsensitive(db, db.Experiments.AsNoTracking()
+        var experiments = QueryAsync(async db => await CaseInsensitive(db, Experiments(db, access).AsNoTracking()
             .Where(e => e.LifecycleStage == LifecycleStage.Active && EF.Functions.Like(e.Name, contains, "\\"))
             .Select(e => new { e.Id, e.Name, e.LastUpdateTime, Rank = EF.Functions.Like(e.Name, exact, "\\") ? 0 : EF.Functions.Like(e.Name, prefix, "\\") ? 1 : 2 })
             .OrderBy(e => e.Rank).ThenByDescending(e => e.LastUpdateTime).ThenBy(e => e.Id)
             .Take(perGroup)).ToListAsync(ct), ct);
 
-        var models = QueryAsync(async db => await CaseInsensitive(db, db.RegisteredModels.AsNoTracking()
+        var models = QueryAsync(async db => await CaseInsensitive(db, (access is null ? db.RegisteredModels : access.RegisteredModels(db, db.RegisteredModels)).AsNoTracking()
             .Where(m => EF.Functions.Like(m.Name, contains, "\\") || (m.Description != null && EF.Functions.Like(m.Description, contains, "\\")))
             .Select(m => new
             {
@@ -105,7 +108,7 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
 
         var byName = QueryAsync(async db => await CaseInsensitive(db,
             from r in db.Runs
-            join e in db.Experiments on r.ExperimentId equals e.Id
+            join e in Experiments(db, access) on r.ExperimentId equals e.Id
             where r.LifecycleStage == LifecycleStage.Active && e.LifecycleStage == LifecycleStage.Active
                   && r.Name != null && EF.Functions.Like(r.Name, contains, "\\")
             let rank = EF.Functions.Like(r.Name!, exact, "\\") ? 0 : EF.Functions.Like(r.Name!, prefix, "\\") ? 1 : 2
@@ -114,12 +117,12 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
             .Take(perGroup).ToListAsync(ct), ct);
 
         var byParam = QueryAsync(db => RunValuesAsync(db, db.Params
-            .Select(p => new RunValue { RunId = p.RunId, Key = p.Key, Value = p.Value }), contains, exact, prefix, perGroup, ct), ct);
+            .Select(p => new RunValue { RunId = p.RunId, Key = p.Key, Value = p.Value }), contains, exact, prefix, perGroup, access, ct), ct);
 
         // System tags (mlflow.user, mlflow.source.name, ...) are not what people search for, and mlflow.runName is the name.
         var byTag = QueryAsync(db => RunValuesAsync(db, db.RunTags
             .Where(t => !t.Key.StartsWith("mlflow.") || t.Key == DescriptionTag)
-            .Select(t => new RunValue { RunId = t.RunId, Key = t.Key, Value = t.Value }), contains, exact, prefix, perGroup, ct), ct);
+            .Select(t => new RunValue { RunId = t.RunId, Key = t.Key, Value = t.Value }), contains, exact, prefix, perGroup, access, ct), ct);
 
         await Task.WhenAll(experiments, models, byName, byParam, byTag);
 
@@ -161,7 +164,7 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
     /// bounded, then joined to their active runs, so the cost does not grow with how many rows match.
     /// </summary>
     private static async Task<List<Candidate>> RunValuesAsync(DashboardDbContext db, IQueryable<RunValue> values,
-        string contains, string exact, string prefix, int perGroup, CancellationToken ct)
+        string contains, string exact, string prefix, int perGroup, Security.PermissionScope? access, CancellationToken ct)
     {
         var candidates = values
             .Where(v => EF.Functions.Like(v.Value, contains, "\\"))
@@ -170,12 +173,15 @@ public sealed class KeywordSearchService(IDbContextFactory<DashboardDbContext> d
         return await CaseInsensitive(db,
             from c in candidates
             join r in db.Runs on c.RunId equals r.Id
-            join e in db.Experiments on r.ExperimentId equals e.Id
+            join e in Experiments(db, access) on r.ExperimentId equals e.Id
             where r.LifecycleStage == LifecycleStage.Active && e.LifecycleStage == LifecycleStage.Active
             orderby c.Rank, r.StartTime descending, r.Id, c.Key
             select new Candidate(r.Id, r.Name, r.ExperimentId, e.Name, r.StartTime, c.Key, c.Value, c.Rank))
             .Take(perGroup * 4).ToListAsync(ct);
     }
+
+    private static IQueryable<Experiment> Experiments(DashboardDbContext db, Security.PermissionScope? access) =>
+        access is null ? db.Experiments : access.Experiments(db, db.Experiments);
 
     private async Task<T> QueryAsync<T>(Func<DashboardDbContext, Task<T>> query, CancellationToken ct)
     {

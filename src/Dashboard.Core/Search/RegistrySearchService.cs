@@ -7,10 +7,12 @@ using Microsoft.EntityFrameworkCore;
 namespace Dashboard.Search;
 
 /// <summary>The arguments of registered-models/search (model_registry.proto SearchRegisteredModels).</summary>
-public sealed record RegisteredModelSearchRequest(string? Filter, long? MaxResults, IReadOnlyList<string> OrderBy, string? PageToken);
+public sealed record RegisteredModelSearchRequest(string? Filter, long? MaxResults, IReadOnlyList<string> OrderBy, string? PageToken,
+    Security.PermissionScope? Access = null);
 
 /// <summary>The arguments of model-versions/search (model_registry.proto SearchModelVersions).</summary>
-public sealed record ModelVersionSearchRequest(string? Filter, long? MaxResults, IReadOnlyList<string> OrderBy, string? PageToken);
+public sealed record ModelVersionSearchRequest(string? Filter, long? MaxResults, IReadOnlyList<string> OrderBy, string? PageToken,
+    Security.PermissionScope? Access = null);
 
 /// <summary>A model version's key: its registered model's id and its number.</summary>
 public readonly record struct ModelVersionKey(long RegisteredModelId, int Version);
@@ -78,7 +80,7 @@ public sealed class RegistrySearchService(IDbContextFactory<DashboardDbContext> 
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         // One more than asked tells whether another page exists: MLflow answers no token after the last page.
-        var ids = await RegisteredModels(db, filter, order).Skip((int)offset).Take(take + 1).Select(m => m.Id).ToListAsync(ct);
+        var ids = await RegisteredModels(db, filter, order, request.Access).Skip((int)offset).Take(take + 1).Select(m => m.Id).ToListAsync(ct);
         return Page(ids, take, offset, queryHash);
     }
 
@@ -102,7 +104,7 @@ public sealed class RegistrySearchService(IDbContextFactory<DashboardDbContext> 
         }
 
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var keys = await ModelVersions(db, filter, order).Skip((int)offset).Take(take + 1)
+        var keys = await ModelVersions(db, filter, order, request.Access).Skip((int)offset).Take(take + 1)
             .Select(v => new ModelVersionKey(v.RegisteredModelId, v.Version)).ToListAsync(ct);
         return Page(keys, take, offset, queryHash);
     }
@@ -131,11 +133,12 @@ public sealed class RegistrySearchService(IDbContextFactory<DashboardDbContext> 
     /// query: for callers that page or count themselves. <paramref name="filter"/> and <paramref name="order"/> come from
     /// <see cref="FilterParser"/> and <see cref="OrderByParser"/> with <see cref="SearchScope.RegisteredModels"/>.
     /// </summary>
-    public static IOrderedQueryable<RegisteredModel> RegisteredModels(DashboardDbContext db, Filter filter, IReadOnlyList<OrderTerm> order)
+    public static IOrderedQueryable<RegisteredModel> RegisteredModels(DashboardDbContext db, Filter filter, IReadOnlyList<OrderTerm> order,
+        Security.PermissionScope? access = null)
     {
         var provider = db.Provider;
         var (terms, hidePrompts) = PromptRule(filter);
-        IQueryable<RegisteredModel> models = db.RegisteredModels;
+        IQueryable<RegisteredModel> models = access is null ? db.RegisteredModels : access.RegisteredModels(db, db.RegisteredModels);
         foreach (var term in terms)
         {
             if (term.Entity == SearchEntity.Tag)
@@ -188,11 +191,17 @@ public sealed class RegistrySearchService(IDbContextFactory<DashboardDbContext> 
     /// <paramref name="order"/> come from <see cref="FilterParser"/> and <see cref="OrderByParser"/> with
     /// <see cref="SearchScope.ModelVersions"/>.
     /// </summary>
-    public static IOrderedQueryable<ModelVersion> ModelVersions(DashboardDbContext db, Filter filter, IReadOnlyList<OrderTerm> order)
+    public static IOrderedQueryable<ModelVersion> ModelVersions(DashboardDbContext db, Filter filter, IReadOnlyList<OrderTerm> order,
+        Security.PermissionScope? access = null)
     {
         var provider = db.Provider;
         var (terms, hidePrompts) = PromptRule(filter);
         IQueryable<ModelVersion> versions = db.ModelVersions.Where(v => !v.Deleted);
+        if (access is { Unrestricted: false })
+        {
+            var readable = access.RegisteredModelIds(db);
+            versions = versions.Where(v => readable.Contains(v.RegisteredModelId));
+        }
         foreach (var term in terms)
         {
             if (term.Entity == SearchEntity.Tag)

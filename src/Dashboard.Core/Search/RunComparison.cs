@@ -36,8 +36,12 @@ public sealed partial class RunComparison(IDbContextFactory<DashboardDbContext> 
     /// The runs of <paramref name="runIds"/> in that order, with params, tags and latest metrics, and the names of their
     /// experiments; ids that name no run are left out. Deleted runs are shown too: a shared link should not lose them.
     /// </summary>
+    public Task<(IReadOnlyList<Run> Runs, IReadOnlyDictionary<long, string> Experiments)> LoadAsync(IReadOnlyList<string> runIds,
+        CancellationToken ct = default) => LoadAsync(runIds, null, ct);
+
+    /// <param name="access">Only runs of experiments this caller may read (null: every run).</param>
     public async Task<(IReadOnlyList<Run> Runs, IReadOnlyDictionary<long, string> Experiments)> LoadAsync(IReadOnlyList<string> runIds,
-        CancellationToken ct = default)
+        Security.PermissionScope? access, CancellationToken ct = default)
     {
         var ids = runIds.Distinct(StringComparer.Ordinal).Take(MaxRuns).ToList();
         if (ids.Count == 0)
@@ -45,7 +49,13 @@ public sealed partial class RunComparison(IDbContextFactory<DashboardDbContext> 
             return ([], new Dictionary<long, string>());
         }
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var runs = await db.Runs.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(ct);
+        var query = db.Runs.AsNoTracking().Where(r => ids.Contains(r.Id));
+        if (access is { Unrestricted: false })
+        {
+            var readable = access.ExperimentIds(db);
+            query = query.Where(r => readable.Contains(r.ExperimentId));
+        }
+        var runs = await query.ToListAsync(ct);
         await RunLoader.LoadDataAsync(db, runs, ct);
         var experimentIds = runs.Select(r => r.ExperimentId).Distinct().ToList();
         var experiments = await db.Experiments.AsNoTracking().Where(e => experimentIds.Contains(e.Id))

@@ -23,9 +23,11 @@ public sealed record RunSearchRequest(
     string? PageToken);
 
 /// <summary>The arguments of experiments/search (service.proto SearchExperiments).</summary>
+/// <param name="Access">The caller's read filter; null reads everything (the server's own callers).</param>
 public sealed record ExperimentSearchRequest(
     string? Filter,
     ViewType ViewType,
     long MaxResults,
     IReadOnlyList<string> OrderBy,
-    string? PageToken);
+    string? PageToken,
+    Security.PermissionScope? Access = null);

@@ -24,7 +24,16 @@ public abstract class ComponentContext : BunitContext, IAsyncLifetime
         Services.AddMudServices();
         Services.AddScoped<BrowserStorage>();
         Services.AddSingleton(TimeProvider.System);
+        // Nobody signed in and no Dashboard:Auth: the circuit's caller is Caller.Local (an Admin), as in Local mode.
+        Authorization = AddAuthorization();
+        Services.AddSingleton(Dashboard.Security.PermissionDefaults.Local);
+        Services.AddSingleton<Dashboard.Security.PermissionService>();
+        Services.AddScoped<Dashboard.Auth.CircuitActor>();
+        Services.AddScoped<Dashboard.Auth.PageAccess>();
     }
+
+    /// <summary>Who the circuit is signed in as: nobody (so the local Admin) until a test says otherwise.</summary>
+    protected Bunit.TestDoubles.BunitAuthorizationContext Authorization { get; }
 
     protected TestDatabase Database => _database ?? throw new InvalidOperationException("Call UseDatabaseAsync first.");
 

@@ -123,6 +123,8 @@ public sealed class RegistryPagesTests : ComponentContext
 
         // Who acts is the circuit's signed-in user, recorded in the history.
         Auth.SetAuthorized("alice");
+        // A signed-in person without a role is a Viewer, and a Contributor edits only what she was granted (issue 6): alice is an Admin.
+        Auth.SetClaims(new System.Security.Claims.Claim(Dashboard.Security.DashboardClaims.Role, nameof(Dashboard.Security.DashboardRole.Admin)));
         Go($"/models/{Uri.EscapeDataString(name)}?version=2");
         var page = Render<ModelPage>(p => p.Add(x => x.Name, name));
         page.WaitForAssertion(() => page.Find("[data-testid=version-panel]").GetAttribute("data-version").ShouldBe("2"));

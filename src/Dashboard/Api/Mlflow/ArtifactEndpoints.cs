@@ -1,4 +1,6 @@
 using Dashboard.Artifacts;
+using Dashboard.Auth;
+using Dashboard.Security;
 using Dashboard.Errors;
 using Dashboard.Tracking;
 using Microsoft.AspNetCore.Http.Features;
@@ -42,6 +44,7 @@ public static class ArtifactEndpoints
     public static async Task DownloadArtifact(HttpContext http, IArtifactStore store, string? path)
     {
         var artifact = UrlPath(http, path);
+        await http.RequireArtifactPathAsync(artifact.Value, AccessLevel.Read);
         // MLflow answers a missing file with a 500 (its repository raises); it is the caller's to fix.
         await using var content = await store.OpenReadAsync(artifact, http.RequestAborted)
             ?? throw MlflowException.NotFound($"No artifact file at '{artifact}'.");
@@ -59,6 +62,7 @@ public static class ArtifactEndpoints
     public static async Task<IResult> UploadArtifact(HttpContext http, IArtifactStore store, string? path)
     {
         var artifact = UrlFilePath(http, path);
+        await http.RequireArtifactPathAsync(artifact.Value, AccessLevel.Edit);
         // Artifacts (models, checkpoints) are larger than any JSON body: the server's body limit is lifted here only.
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -80,6 +84,7 @@ public static class ArtifactEndpoints
     {
         var req = await MlflowRequest.ReadAsync<ListArtifactsRequest>(http);
         var folder = ArtifactPath.Parse(req.Path, "path");
+        await http.RequireArtifactPathAsync(folder.Value, AccessLevel.Read);
         var entries = await store.ListAsync(folder, http.RequestAborted);
         return Results.Json(new ListArtifactsResponse(null, entries.Select(e => File(e.Name, e)).ToList()), MlflowJson.Options);
     }
@@ -87,6 +92,7 @@ public static class ArtifactEndpoints
     public static async Task<IResult> DeleteArtifact(HttpContext http, IArtifactStore store, string? path)
     {
         var artifact = UrlPath(http, path);
+        await http.RequireArtifactPathAsync(artifact.Value, AccessLevel.Manage);
         if (artifact.IsRoot)
         {
             // MLflow deletes everything it stores here; no client means that.
@@ -98,11 +104,11 @@ public static class ArtifactEndpoints
 
     // The local store has no multipart uploads: MLflow clients that try one (MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD)
     // read this message and send one PUT instead. A store with multipart support answers here.
-    public static IResult CreateMultipartUpload(HttpContext http, string? path) => MultipartUpload(http, path);
+    public static Task<IResult> CreateMultipartUpload(HttpContext http, string? path) => MultipartUpload(http, path);
 
-    public static IResult CompleteMultipartUpload(HttpContext http, string? path) => MultipartUpload(http, path);
+    public static Task<IResult> CompleteMultipartUpload(HttpContext http, string? path) => MultipartUpload(http, path);
 
-    public static IResult AbortMultipartUpload(HttpContext http, string? path) => MultipartUpload(http, path);
+    public static Task<IResult> AbortMultipartUpload(HttpContext http, string? path) => MultipartUpload(http, path);
 
     /// <summary>service.proto's listArtifacts: a run's files, with paths relative to the run's artifact root.</summary>
     public static async Task<IResult> ListArtifacts(HttpContext http, RunService runs, IArtifactStore store)
@@ -114,6 +120,7 @@ public static class ArtifactEndpoints
             // Every file of a folder comes in one page, so no token was ever handed out.
             throw MlflowException.InvalidParameter("Invalid page token: this server lists a folder in one page.");
         }
+        await http.RequireRunAsync(string.IsNullOrEmpty(req.RunId) ? req.RunUuid : req.RunId, AccessLevel.Read);
         var run = await runs.GetRunAsync(string.IsNullOrEmpty(req.RunId) ? req.RunUuid : req.RunId, http.RequestAborted);
         var root = ArtifactLocations.StorePath(run.ArtifactUri)
             ?? throw MlflowException.InvalidParameter(
@@ -123,9 +130,9 @@ public static class ArtifactEndpoints
         return Results.Json(new ListArtifactsResponse(run.ArtifactUri, files), MlflowJson.Options);
     }
 
-    private static IResult MultipartUpload(HttpContext http, string? path)
+    private static async Task<IResult> MultipartUpload(HttpContext http, string? path)
     {
-        UrlFilePath(http, path);
+        await http.RequireArtifactPathAsync(UrlFilePath(http, path).Value, AccessLevel.Edit);
         throw new MlflowException(ErrorCode.NOT_IMPLEMENTED, MultipartNotSupported);
     }
 

@@ -1,4 +1,6 @@
+using Dashboard.Auth;
 using Dashboard.Search;
+using Dashboard.Security;
 using Dashboard.Tracking;
 
 namespace Dashboard.Api.Mlflow;
@@ -23,13 +25,17 @@ public static class ExperimentEndpoints
     public static async Task<IResult> CreateExperiment(HttpContext http, ExperimentService experiments)
     {
         var req = await MlflowRequest.ReadAsync<CreateExperimentRequest>(http);
+        http.RequireCreate();
         var id = await experiments.CreateExperimentAsync(req.Name, req.ArtifactLocation, req.Tags, http.RequestAborted);
+        // MLflow's auth: the creator manages what they created.
+        await http.RequestServices.GetRequiredService<PermissionService>().GrantCreatorOfExperimentAsync(http.Caller(), id, http.RequestAborted);
         return Results.Json(new CreateExperimentResponse(Wire.Id(id)), MlflowJson.Options);
     }
 
     public static async Task<IResult> GetExperiment(HttpContext http, ExperimentService experiments)
     {
         var req = await MlflowRequest.ReadAsync<ExperimentIdRequest>(http);
+        await http.RequireExperimentAsync(req.ExperimentId, AccessLevel.Read);
         var experiment = await experiments.GetExperimentAsync(req.ExperimentId, http.RequestAborted);
         return Results.Json(new ExperimentResponse(Wire.Experiment(experiment)), MlflowJson.Options);
     }
@@ -38,6 +44,7 @@ public static class ExperimentEndpoints
     {
         var req = await MlflowRequest.ReadAsync<GetExperimentByNameRequest>(http);
         var experiment = await experiments.GetExperimentByNameAsync(req.ExperimentName, http.RequestAborted);
+        await http.RequireExperimentAsync(experiment.Id, AccessLevel.Read);
         return Results.Json(new ExperimentResponse(Wire.Experiment(experiment)), MlflowJson.Options);
     }
 
@@ -46,7 +53,7 @@ public static class ExperimentEndpoints
         var req = await MlflowRequest.ReadAsync<SearchExperimentsRequest>(http);
         var page = await search.SearchAsync(new ExperimentSearchRequest(
             req.Filter, ViewTypes.Parse(req.ViewType, "view_type"), req.MaxResults ?? ExperimentSearchService.DefaultMaxResults,
-            req.OrderBy ?? [], req.PageToken), http.RequestAborted);
+            req.OrderBy ?? [], req.PageToken, http.ReadScope()), http.RequestAborted);
         return Results.Json(new SearchExperimentsResponse(page.Items.Select(Wire.Experiment).ToList(), page.NextPageToken),
             MlflowJson.Options);
     }
@@ -54,6 +61,7 @@ public static class ExperimentEndpoints
     public static async Task<IResult> UpdateExperiment(HttpContext http, ExperimentService experiments)
     {
         var req = await MlflowRequest.ReadAsync<UpdateExperimentRequest>(http);
+        await http.RequireExperimentAsync(req.ExperimentId, AccessLevel.Edit);
         await experiments.RenameExperimentAsync(req.ExperimentId, req.NewName, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -61,6 +69,7 @@ public static class ExperimentEndpoints
     public static async Task<IResult> DeleteExperiment(HttpContext http, ExperimentService experiments)
     {
         var req = await MlflowRequest.ReadAsync<ExperimentIdRequest>(http);
+        await http.RequireExperimentAsync(req.ExperimentId, AccessLevel.Manage);
         await experiments.DeleteExperimentAsync(req.ExperimentId, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -68,6 +77,7 @@ public static class ExperimentEndpoints
     public static async Task<IResult> RestoreExperiment(HttpContext http, ExperimentService experiments)
     {
         var req = await MlflowRequest.ReadAsync<ExperimentIdRequest>(http);
+        await http.RequireExperimentAsync(req.ExperimentId, AccessLevel.Manage);
         await experiments.RestoreExperimentAsync(req.ExperimentId, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -75,6 +85,7 @@ public static class ExperimentEndpoints
     public static async Task<IResult> SetExperimentTag(HttpContext http, ExperimentService experiments)
     {
         var req = await MlflowRequest.ReadAsync<SetExperimentTagRequest>(http);
+        await http.RequireExperimentAsync(req.ExperimentId, AccessLevel.Edit);
         await experiments.SetExperimentTagAsync(req.ExperimentId, req.Key, req.Value, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -82,6 +93,7 @@ public static class ExperimentEndpoints
     public static async Task<IResult> DeleteExperimentTag(HttpContext http, ExperimentService experiments)
     {
         var req = await MlflowRequest.ReadAsync<DeleteExperimentTagRequest>(http);
+        await http.RequireExperimentAsync(req.ExperimentId, AccessLevel.Edit);
         await experiments.DeleteExperimentTagAsync(req.ExperimentId, req.Key, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }

@@ -1,4 +1,6 @@
 using Dashboard.Artifacts;
+using Dashboard.Auth;
+using Dashboard.Security;
 using Dashboard.Errors;
 using Dashboard.Search;
 using Dashboard.Tracking;
@@ -45,23 +47,29 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> CreateLoggedModel(HttpContext http, LoggedModelService models)
     {
         var req = await MlflowRequest.ReadAsync<CreateLoggedModelRequest>(http);
+        await http.RequireExperimentAsync(req.ExperimentId, AccessLevel.Edit);
         var model = await models.CreateAsync(req.ExperimentId, req.Name, req.ModelType, req.SourceRunId, req.Params, req.Tags,
             http.RequestAborted);
         return Model(model);
     }
 
-    public static async Task<IResult> GetLoggedModel(HttpContext http, LoggedModelService models) =>
-        Model(await models.GetAsync(PathModelId(http), http.RequestAborted));
+    public static async Task<IResult> GetLoggedModel(HttpContext http, LoggedModelService models)
+    {
+        await http.RequireLoggedModelAsync(PathModelId(http), AccessLevel.Read);
+        return Model(await models.GetAsync(PathModelId(http), http.RequestAborted));
+    }
 
     public static async Task<IResult> FinalizeLoggedModel(HttpContext http, LoggedModelService models)
     {
         var req = await MlflowRequest.ReadAsync<FinalizeLoggedModelRequest>(http);
+        await http.RequireLoggedModelAsync(PathModelId(http, req.ModelId), AccessLevel.Edit);
         return Model(await models.FinalizeAsync(PathModelId(http, req.ModelId), req.Status, http.RequestAborted));
     }
 
     public static async Task<IResult> DeleteLoggedModel(HttpContext http, LoggedModelService models)
     {
         var req = await MlflowRequest.ReadAsync<ModelIdRequest>(http);
+        await http.RequireLoggedModelAsync(PathModelId(http, req.ModelId), AccessLevel.Manage);
         await models.DeleteAsync(PathModelId(http, req.ModelId), http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -69,6 +77,7 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> SetLoggedModelTags(HttpContext http, LoggedModelService models)
     {
         var req = await MlflowRequest.ReadAsync<SetLoggedModelTagsRequest>(http);
+        await http.RequireLoggedModelAsync(PathModelId(http, req.ModelId), AccessLevel.Edit);
         await models.SetTagsAsync(PathModelId(http, req.ModelId), req.Tags, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -76,6 +85,7 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> DeleteLoggedModelTag(HttpContext http, LoggedModelService models)
     {
         var req = await MlflowRequest.ReadAsync<ModelIdRequest>(http);
+        await http.RequireLoggedModelAsync(PathModelId(http, req.ModelId), AccessLevel.Edit);
         await models.DeleteTagAsync(PathModelId(http, req.ModelId), http.GetRouteValue("tag_key") as string, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -83,6 +93,7 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> LogLoggedModelParams(HttpContext http, LoggedModelService models)
     {
         var req = await MlflowRequest.ReadAsync<LogLoggedModelParamsRequest>(http);
+        await http.RequireLoggedModelAsync(PathModelId(http, req.ModelId), AccessLevel.Edit);
         await models.LogParamsAsync(PathModelId(http, req.ModelId), req.Params, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -90,7 +101,14 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> SearchLoggedModels(HttpContext http, LoggedModelSearchService search)
     {
         var req = await MlflowRequest.ReadAsync<SearchLoggedModelsRequest>(http);
-        var page = await search.SearchAsync(LoggedModelRequests.Search(req), http.RequestAborted);
+        var request = LoggedModelRequests.Search(req);
+        // As runs/search: the experiments the caller may not read are dropped from the search.
+        var readable = await http.ReadableExperimentsAsync(request.ExperimentIds);
+        if (readable.Count == 0 && request.ExperimentIds.Count > 0)
+        {
+            return Results.Json(new SearchLoggedModelsResponse([], null), MlflowJson.Options);
+        }
+        var page = await search.SearchAsync(request with { ExperimentIds = readable }, http.RequestAborted);
         return Results.Json(new SearchLoggedModelsResponse(page.Items.Select(LoggedModelWire.Model).ToList(), page.NextPageToken),
             MlflowJson.Options);
     }
@@ -99,6 +117,7 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> ListLoggedModelArtifacts(HttpContext http, LoggedModelService models)
     {
         var req = await MlflowRequest.ReadAsync<ListLoggedModelArtifactsRequest>(http);
+        await http.RequireLoggedModelAsync(PathModelId(http), AccessLevel.Read);
         var model = await models.GetAsync(PathModelId(http), http.RequestAborted);
         var store = http.RequestServices.GetService<IArtifactStore>()
             ?? throw new MlflowException(ErrorCode.NOT_IMPLEMENTED, "This server has no artifact store configured.");
@@ -110,6 +129,7 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> LogOutputs(HttpContext http, RunService runs)
     {
         var req = await MlflowRequest.ReadAsync<LogOutputsRequest>(http);
+        await http.RequireRunAsync(req.RunId, AccessLevel.Edit);
         await runs.LogOutputsAsync(req.RunId, req.Models, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }
@@ -117,6 +137,7 @@ public static class LoggedModelEndpoints
     public static async Task<IResult> LogModel(HttpContext http, RunService runs)
     {
         var req = await MlflowRequest.ReadAsync<LogModelRequest>(http);
+        await http.RequireRunAsync(req.RunId, AccessLevel.Edit);
         await runs.LogModelAsync(req.RunId, req.ModelJson, http.RequestAborted);
         return Results.Json(Empty.Instance, MlflowJson.Options);
     }

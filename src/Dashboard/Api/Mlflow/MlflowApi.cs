@@ -23,6 +23,7 @@ public static class MlflowApi
             api.MapMetricEndpoints();
             api.MapLoggedModelEndpoints();
             api.MapRegistryEndpoints();
+            api.MapPermissionEndpoints();
         }
         app.MapArtifactEndpoints();
         app.MapServerEndpoints();

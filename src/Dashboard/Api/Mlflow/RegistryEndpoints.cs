@@ -1,6 +1,7 @@
 using Dashboard.Auth;
 using Dashboard.Registry;
 using Dashboard.Search;
+using Dashboard.Security;
 
 namespace Dashboard.Api.Mlflow;
 
@@ -48,24 +49,32 @@ public static class RegistryEndpoints
     public static async Task<IResult> CreateRegisteredModel(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<CreateRegisteredModelRequest>(http);
-        return Model(await registry.CreateRegisteredModelAsync(req.Name, req.Tags, req.Description, CurrentActor.Of(http), http.RequestAborted));
+        http.RequireCreate();
+        var model = await registry.CreateRegisteredModelAsync(req.Name, req.Tags, req.Description, CurrentActor.Of(http), http.RequestAborted);
+        // MLflow's auth: the creator manages what they created.
+        var permissions = http.RequestServices.GetRequiredService<PermissionService>();
+        await permissions.GrantCreatorOfRegisteredModelAsync(http.Caller(), model.Model.Id, http.RequestAborted);
+        return Model(model);
     }
 
     public static async Task<IResult> RenameRegisteredModel(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<RenameRegisteredModelRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         return Model(await registry.RenameRegisteredModelAsync(req.Name, req.NewName, http.RequestAborted));
     }
 
     public static async Task<IResult> UpdateRegisteredModel(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<UpdateRegisteredModelRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         return Model(await registry.UpdateRegisteredModelAsync(req.Name, req.Description, http.RequestAborted));
     }
 
     public static async Task<IResult> DeleteRegisteredModel(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<RegisteredModelNameRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Manage);
         await registry.DeleteRegisteredModelAsync(req.Name, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }
@@ -73,6 +82,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> GetRegisteredModel(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<RegisteredModelNameRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Read);
         return Model(await registry.GetRegisteredModelAsync(req.Name, http.RequestAborted));
     }
 
@@ -80,13 +90,14 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<SearchRegisteredModelsRequest>(http);
         var page = await registry.SearchRegisteredModelsAsync(
-            new RegisteredModelSearchRequest(req.Filter, req.MaxResults, req.OrderBy ?? [], req.PageToken), http.RequestAborted);
+            new RegisteredModelSearchRequest(req.Filter, req.MaxResults, req.OrderBy ?? [], req.PageToken, http.ReadScope()), http.RequestAborted);
         return Json(new SearchRegisteredModelsResponse(page.Items.Select(RegistryWire.Model).ToList(), page.NextPageToken));
     }
 
     public static async Task<IResult> GetLatestVersions(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<GetLatestVersionsRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Read);
         var versions = await registry.GetLatestVersionsAsync(req.Name, req.Stages, http.RequestAborted);
         return Json(new ModelVersionsResponse(versions.Select(v => RegistryWire.Version(v)).ToList()));
     }
@@ -94,6 +105,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> SetRegisteredModelTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<SetRegisteredModelTagRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         await registry.SetRegisteredModelTagAsync(req.Name, req.Key, req.Value, http.RequestAborted);
         return Empty();
     }
@@ -101,6 +113,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> DeleteRegisteredModelTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<DeleteRegisteredModelTagRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         await registry.DeleteRegisteredModelTagAsync(req.Name, req.Key, http.RequestAborted);
         return Empty();
     }
@@ -108,6 +121,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> SetRegisteredModelAlias(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<SetRegisteredModelAliasRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         await registry.SetAliasAsync(req.Name, req.Alias, req.Version, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }
@@ -115,6 +129,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> DeleteRegisteredModelAlias(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<RegisteredModelAliasRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Manage);
         await registry.DeleteAliasAsync(req.Name, req.Alias, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }
@@ -122,12 +137,18 @@ public static class RegistryEndpoints
     public static async Task<IResult> GetModelVersionByAlias(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<RegisteredModelAliasRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Read);
         return Version(await registry.GetModelVersionByAliasAsync(req.Name, req.Alias, http.RequestAborted));
     }
 
     public static async Task<IResult> CreateModelVersion(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<CreateModelVersionRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
+        // Stricter than MLflow: a version makes its run's files readable to the model's readers, so the caller must
+        // read the run (or logged model) it comes from.
+        await http.RequireRunAsync(req.RunId, AccessLevel.Read);
+        await http.RequireLoggedModelAsync(req.ModelId, AccessLevel.Read);
         return Version(await registry.CreateModelVersionAsync(req.Name, req.Source, req.RunId, req.Tags, req.RunLink, req.Description,
             req.ModelId, CurrentActor.Of(http), http.RequestAborted));
     }
@@ -135,12 +156,14 @@ public static class RegistryEndpoints
     public static async Task<IResult> UpdateModelVersion(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<UpdateModelVersionRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         return Version(await registry.UpdateModelVersionAsync(req.Name, req.Version, req.Description, http.RequestAborted));
     }
 
     public static async Task<IResult> TransitionModelVersionStage(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<TransitionModelVersionStageRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         return Version(await registry.TransitionStageAsync(req.Name, req.Version, req.Stage, req.ArchiveExistingVersions ?? false,
             CurrentActor.Of(http), http.RequestAborted));
     }
@@ -148,6 +171,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> DeleteModelVersion(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<ModelVersionRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Manage);
         await registry.DeleteModelVersionAsync(req.Name, req.Version, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }
@@ -155,6 +179,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> GetModelVersion(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<ModelVersionRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Read);
         return Version(await registry.GetModelVersionAsync(req.Name, req.Version, http.RequestAborted));
     }
 
@@ -162,7 +187,7 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<SearchModelVersionsRequest>(http);
         var page = await registry.SearchModelVersionsAsync(
-            new ModelVersionSearchRequest(req.Filter, req.MaxResults, req.OrderBy ?? [], req.PageToken), http.RequestAborted);
+            new ModelVersionSearchRequest(req.Filter, req.MaxResults, req.OrderBy ?? [], req.PageToken, http.ReadScope()), http.RequestAborted);
         return Json(new SearchModelVersionsResponse(page.Items.Select(v => RegistryWire.Version(v, withAliases: false)).ToList(),
             page.NextPageToken));
     }
@@ -170,12 +195,14 @@ public static class RegistryEndpoints
     public static async Task<IResult> GetModelVersionDownloadUri(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<ModelVersionRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Read);
         return Json(new DownloadUriResponse(await registry.GetDownloadUriAsync(req.Name, req.Version, http.RequestAborted)));
     }
 
     public static async Task<IResult> SetModelVersionTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<SetModelVersionTagRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
         await registry.SetModelVersionTagAsync(req.Name, req.Version, req.Key, req.Value, http.RequestAborted);
         return Empty();
     }
@@ -183,6 +210,7 @@ public static class RegistryEndpoints
     public static async Task<IResult> DeleteModelVersionTag(HttpContext http, RegistryService registry)
     {
         var req = await MlflowRequest.ReadAsync<DeleteModelVersionTagRequest>(http);
+        await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Manage);
         await registry.DeleteModelVersionTagAsync(req.Name, req.Version, req.Key, http.RequestAborted);
         return Empty();
     }

@@ -1,4 +1,6 @@
+using Dashboard.Auth;
 using Dashboard.ModelCards;
+using Dashboard.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -33,20 +35,27 @@ public static class ModelCardEndpoints
     }
 
     public static async Task<Ok<ModelCardsResponse>> ListRunModelCards([FromRoute(Name = "run_id")] string runId, ModelCardService cards,
-        CancellationToken ct)
+        HttpContext http, CancellationToken ct)
     {
+        await http.RequireRunAsync(runId, AccessLevel.Read);
         var list = await cards.ListForRunAsync(runId, ct);
         return TypedResults.Ok(new ModelCardsResponse(list.Cards, list.Truncated));
     }
 
     /// <param name="path">The model's folder relative to the run's artifact root, as MLflow 2 names it (<c>model</c>).</param>
     public static async Task<Ok<ModelCard>> GetRunModelCard([FromRoute(Name = "run_id")] string runId, [FromQuery] string? path,
-        ModelCardService cards, CancellationToken ct) =>
-        TypedResults.Ok(await cards.GetForRunAsync(runId, path, ct));
+        ModelCardService cards, HttpContext http, CancellationToken ct)
+    {
+        await http.RequireRunAsync(runId, AccessLevel.Read);
+        return TypedResults.Ok(await cards.GetForRunAsync(runId, path, ct));
+    }
 
     public static async Task<Ok<ModelCard>> GetLoggedModelCard([FromRoute(Name = "model_id")] string modelId, ModelCardService cards,
-        CancellationToken ct) =>
-        TypedResults.Ok(await cards.GetForLoggedModelAsync(modelId, ct));
+        HttpContext http, CancellationToken ct)
+    {
+        await http.RequireLoggedModelAsync(modelId, AccessLevel.Read);
+        return TypedResults.Ok(await cards.GetForLoggedModelAsync(modelId, ct));
+    }
 }
 
 /// <param name="Truncated">True when the run logged more models than one answer lists (<see cref="ModelCardService.MaxCardsPerRun"/>).</param>

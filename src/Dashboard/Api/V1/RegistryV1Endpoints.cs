@@ -1,4 +1,6 @@
+using Dashboard.Auth;
 using Dashboard.Registry;
+using Dashboard.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -40,26 +42,42 @@ public static class RegistryV1Endpoints
 
     /// <param name="uri">A models:/ URI, as MLflow clients load models by.</param>
     public static async Task<Ok<ModelUriResponse>> ResolveModelUri([FromQuery(Name = "uri")] string? uri, ModelSourceResolver resolver,
-        CancellationToken ct)
+        HttpContext http, CancellationToken ct)
     {
         // An absent uri is "", which the resolver answers with MLflow's missing-value message.
         var given = uri ?? "";
-        return TypedResults.Ok(ModelUriResponse.Of(given, await resolver.ResolveModelUriAsync(given, ct)));
+        var target = await resolver.ResolveModelUriAsync(given, ct);
+        switch (target)
+        {
+            case RegisteredVersionTarget v:
+                await http.RequireRegisteredModelAsync(v.Name, AccessLevel.Read);
+                break;
+            case LoggedModelTarget m:
+                await http.RequireLoggedModelAsync(m.ModelId, AccessLevel.Read);
+                break;
+        }
+        return TypedResults.Ok(ModelUriResponse.Of(given, target));
     }
 
     /// <param name="maxResults">Events in one answer: 1 to 1000, default 1000.</param>
     /// <param name="pageToken">The <c>next_page_token</c> of the previous answer.</param>
     public static async Task<Ok<RegistryHistoryResponse>> GetModelHistory([FromRoute(Name = "name")] string name,
         [FromQuery(Name = "max_results")] int? maxResults, [FromQuery(Name = "page_token")] string? pageToken,
-        RegistryService registry, CancellationToken ct) =>
-        TypedResults.Ok(RegistryHistoryResponse.Of(await registry.GetHistoryAsync(name, null, maxResults, pageToken, ct)));
+        RegistryService registry, HttpContext http, CancellationToken ct)
+    {
+        await http.RequireRegisteredModelAsync(name, AccessLevel.Read);
+        return TypedResults.Ok(RegistryHistoryResponse.Of(await registry.GetHistoryAsync(name, null, maxResults, pageToken, ct)));
+    }
 
     /// <param name="maxResults">Events in one answer: 1 to 1000, default 1000.</param>
     /// <param name="pageToken">The <c>next_page_token</c> of the previous answer.</param>
     public static async Task<Ok<RegistryHistoryResponse>> GetVersionHistory([FromRoute(Name = "name")] string name,
         [FromRoute(Name = "version")] string version, [FromQuery(Name = "max_results")] int? maxResults,
-        [FromQuery(Name = "page_token")] string? pageToken, RegistryService registry, CancellationToken ct) =>
-        TypedResults.Ok(RegistryHistoryResponse.Of(await registry.GetHistoryAsync(name, version, maxResults, pageToken, ct)));
+        [FromQuery(Name = "page_token")] string? pageToken, RegistryService registry, HttpContext http, CancellationToken ct)
+    {
+        await http.RequireRegisteredModelAsync(name, AccessLevel.Read);
+        return TypedResults.Ok(RegistryHistoryResponse.Of(await registry.GetHistoryAsync(name, version, maxResults, pageToken, ct)));
+    }
 }
 
 /// <summary>One page of a history, newest event first.</summary>

@@ -25,6 +25,7 @@ public partial class BestPage
     private object? _loadedFor;
 
     [Inject] private BestRunsService Best { get; set; } = null!;
+    [Inject] private Dashboard.Auth.PageAccess Access { get; set; } = null!;
     [Inject] private ExperimentListService ExperimentList { get; set; } = null!;
     [Inject] private NavigationManager Navigation { get; set; } = null!;
     [Inject] private IDialogService Dialogs { get; set; } = null!;
@@ -53,7 +54,8 @@ public partial class BestPage
         if (_experiments.Count == 0)
         {
             // The experiment picker: the active experiments by name (a few hundred at most in practice; the rest by URL).
-            var (page, _) = await ExperimentList.PageAsync(null, ViewType.ActiveOnly, ["name ASC"], 0, 1000);
+            var (page, _) = await ExperimentList.PageAsync(null, ViewType.ActiveOnly, ["name ASC"], 0, 1000,
+                await Access.ReadScopeAsync());
             _experiments = page.ToDictionary(e => e.Experiment.Id, e => e.Experiment.Name);
         }
         _state = new BestState
@@ -81,7 +83,7 @@ public partial class BestPage
         _best = null;
         try
         {
-            _best = await Best.TopAsync(_scope, Metric, Goal, Count);
+            _best = await Best.TopAsync(_scope, Metric, Goal, Count, await Access.ReadScopeAsync());
             _rows = RunComparison.Params(_best.Runs);
         }
         catch (MlflowException e)

@@ -27,6 +27,7 @@ public partial class ComparePage
     private int _missing;
 
     [Inject] private RunComparison Comparison { get; set; } = null!;
+    [Inject] private Dashboard.Auth.PageAccess Access { get; set; } = null!;
     [Inject] private NavigationManager Navigation { get; set; } = null!;
 
     [SupplyParameterFromQuery(Name = "runs")] public string? QueryRuns { get; set; }
@@ -59,7 +60,7 @@ public partial class ComparePage
             return;
         }
         _loadedFor = key;
-        (_runs, _experiments) = await Comparison.LoadAsync(_state.Runs);
+        (_runs, _experiments) = await Comparison.LoadAsync(_state.Runs, await Access.ReadScopeAsync());
         _missing = _state.Runs.Count - _runs.Count;
         _params = RunComparison.Params(_runs);
         _metrics = RunComparison.MetricKeys(_runs);

@@ -42,6 +42,7 @@ public partial class ExperimentPage : IDisposable
     private DateTimeOffset _now;
 
     [Inject] private ExperimentService Experiments { get; set; } = null!;
+    [Inject] private Auth.PageAccess Access { get; set; } = null!;
     [Inject] private RunSearchService Search { get; set; } = null!;
     [Inject] private RunTableService Table { get; set; } = null!;
     [Inject] private NavigationManager Navigation { get; set; } = null!;
@@ -95,10 +96,11 @@ public partial class ExperimentPage : IDisposable
             try
             {
                 _experiment = await Experiments.GetExperimentAsync(ExperimentId.ToString(CultureInfo.InvariantCulture));
+                await Access.RequireExperimentAsync(_experiment.Id, Security.AccessLevel.Read);
                 _notFound = _experiment.LifecycleStage == LifecycleStage.Active ? null
                     : $"Experiment {ExperimentId} is deleted. Restore it from the deleted experiments to see its runs.";
             }
-            catch (MlflowException e) when (e.ErrorCode == ErrorCode.RESOURCE_DOES_NOT_EXIST)
+            catch (MlflowException e) when (e.ErrorCode is ErrorCode.RESOURCE_DOES_NOT_EXIST or ErrorCode.PERMISSION_DENIED)
             {
                 _notFound = e.Message;
             }

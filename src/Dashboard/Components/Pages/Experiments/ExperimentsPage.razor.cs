@@ -1,3 +1,4 @@
+using Dashboard.Security;
 using System.Globalization;
 using Dashboard.Components.Shared;
 using Dashboard.Errors;
@@ -20,6 +21,11 @@ public partial class ExperimentsPage
     [SupplyParameterFromQuery(Name = "tag")] public string? Tag { get; set; }
 
     [SupplyParameterFromQuery(Name = "deleted")] public bool Deleted { get; set; }
+
+    /// <summary>A Viewer (or a read token's circuit) sees no edit controls; the handlers refuse anyway.</summary>
+    private bool _canWrite;
+
+    protected override async Task OnInitializedAsync() => _canWrite = await Access.CanCreateAsync();
 
     protected override async Task OnParametersSetAsync()
     {
@@ -60,7 +66,7 @@ public partial class ExperimentsPage
             return new GridData<ExperimentSummary> { Items = [], TotalItems = 0 };
         }
         var (page, total) = await List.PageAsync(filter, Deleted ? ViewType.DeletedOnly : ViewType.ActiveOnly,
-            ["last_update_time DESC"], state.Page * state.PageSize, state.PageSize, ct);
+            ["last_update_time DESC"], state.Page * state.PageSize, state.PageSize, await Access.ReadScopeAsync(), ct);
         return new GridData<ExperimentSummary> { Items = page, TotalItems = (int)Math.Min(total, int.MaxValue) };
     }
 
@@ -98,7 +104,12 @@ public partial class ExperimentsPage
             { d => d.Title, "New experiment" },
             { d => d.Label, "Name" },
             { d => d.Action, "Create" },
-            { d => d.Submit, async name => id = await Experiments.CreateExperimentAsync(name, null, null) },
+            { d => d.Submit, async name =>
+                {
+                    await Access.RequireCreateAsync();
+                    id = await Experiments.CreateExperimentAsync(name, null, null);
+                    await Access.GrantCreatorOfExperimentAsync(id);
+                } },
         });
         if (await dialog.Result is { Canceled: false })
         {
@@ -114,7 +125,11 @@ public partial class ExperimentsPage
             { d => d.Label, "New name" },
             { d => d.Action, "Rename" },
             { d => d.Initial, experiment.Name },
-            { d => d.Submit, name => Experiments.RenameExperimentAsync(experiment.Id.ToString(CultureInfo.InvariantCulture), name) },
+            { d => d.Submit, async name =>
+                {
+                    await Access.RequireExperimentAsync(experiment.Id, AccessLevel.Edit);
+                    await Experiments.RenameExperimentAsync(experiment.Id.ToString(CultureInfo.InvariantCulture), name);
+                } },
         });
         if (await dialog.Result is { Canceled: false })
         {
@@ -130,11 +145,19 @@ public partial class ExperimentsPage
         {
             return;
         }
-        await ActAsync(() => Experiments.DeleteExperimentAsync(experiment.Id.ToString(CultureInfo.InvariantCulture)), $"Deleted \"{experiment.Name}\".");
+        await ActAsync(async () =>
+        {
+            await Access.RequireExperimentAsync(experiment.Id, AccessLevel.Manage);
+            await Experiments.DeleteExperimentAsync(experiment.Id.ToString(CultureInfo.InvariantCulture));
+        }, $"Deleted \"{experiment.Name}\".");
     }
 
     private Task RestoreAsync(Experiment experiment) =>
-        ActAsync(() => Experiments.RestoreExperimentAsync(experiment.Id.ToString(CultureInfo.InvariantCulture)), $"Restored \"{experiment.Name}\".");
+        ActAsync(async () =>
+        {
+            await Access.RequireExperimentAsync(experiment.Id, AccessLevel.Manage);
+            await Experiments.RestoreExperimentAsync(experiment.Id.ToString(CultureInfo.InvariantCulture));
+        }, $"Restored \"{experiment.Name}\".");
 
     private async Task ActAsync(Func<Task> action, string done)
     {

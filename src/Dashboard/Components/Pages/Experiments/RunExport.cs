@@ -23,6 +23,7 @@ public static class RunExport
         CancellationToken ct)
     {
         var experiment = await experiments.GetExperimentAsync(experimentId, ct);
+        await Auth.Access.RequireExperimentAsync(http, experiment.Id, Security.AccessLevel.Read);
         var state = RunTableState.From(filter, order, cols, null, null, null, null, null, status, user, since, null, null, null);
         // Parsed before the first byte is written, so that a bad filter is a 400 and not a truncated file.
         var parsed = FilterParser.Parse(state.EffectiveFilter(clock.GetUtcNow()), SearchScope.Runs);

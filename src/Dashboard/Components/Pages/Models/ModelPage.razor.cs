@@ -31,6 +31,9 @@ public partial class ModelPage
     private ModelCard? _card;
     private string? _cardMessage;
     private string? _notFound;
+
+    /// <summary>The caller's permission on the model: edit controls are disabled below EDIT (MANAGE for delete); the handlers check again.</summary>
+    private Dashboard.Security.AccessLevel _level;
     private string? _stageError;
     private string? _aliasError;
     private string? _aliasName;
@@ -73,8 +76,11 @@ public partial class ModelPage
         try
         {
             _model = await Registry.GetRegisteredModelAsync(Name);
+            await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Read);
+            _level = await Access.RegisteredModelAsync(Name);
         }
-        catch (MlflowException e) when (e.ErrorCode == ErrorCode.RESOURCE_DOES_NOT_EXIST || e.ErrorCode == ErrorCode.INVALID_PARAMETER_VALUE)
+        catch (MlflowException e) when (e.ErrorCode is ErrorCode.RESOURCE_DOES_NOT_EXIST or ErrorCode.INVALID_PARAMETER_VALUE
+            or ErrorCode.PERMISSION_DENIED)
         {
             _model = null;
             _notFound = e.Message;
@@ -188,12 +194,12 @@ public partial class ModelPage
         }
         var version = _selected.Version.Version.ToString(CultureInfo.InvariantCulture);
         _stageError = await ChangeAsync(async () =>
-            await Registry.TransitionStageAsync(Name, version, stage, _archiveExisting, await Actors.GetAsync()));
+            { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Registry.TransitionStageAsync(Name, version, stage, _archiveExisting, await Actors.GetAsync()); });
     }
 
     private async Task SetAliasAsync()
     {
-        _aliasError = await ChangeAsync(async () => await Registry.SetAliasAsync(Name, _aliasName, _aliasVersion, await Actors.GetAsync()));
+        _aliasError = await ChangeAsync(async () => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Registry.SetAliasAsync(Name, _aliasName, _aliasVersion, await Actors.GetAsync()); });
         if (_aliasError is null)
         {
             _aliasName = null;
@@ -201,16 +207,32 @@ public partial class ModelPage
     }
 
     private async Task DeleteAliasAsync(string alias) =>
-        _aliasError = await ChangeAsync(async () => await Registry.DeleteAliasAsync(Name, alias, await Actors.GetAsync()));
+        _aliasError = await ChangeAsync(async () => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Manage); await Registry.DeleteAliasAsync(Name, alias, await Actors.GetAsync()); });
 
     // The tag editor calls Changed (RefreshAsync) after each of these succeeds.
-    private Task SetModelTagAsync(string key, string value) => Registry.SetRegisteredModelTagAsync(Name, key, value);
+    private async Task SetModelTagAsync(string key, string value)
+    {
+        await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit);
+        await Registry.SetRegisteredModelTagAsync(Name, key, value);
+    }
 
-    private Task DeleteModelTagAsync(string key) => Registry.DeleteRegisteredModelTagAsync(Name, key);
+    private async Task DeleteModelTagAsync(string key)
+    {
+        await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit);
+        await Registry.DeleteRegisteredModelTagAsync(Name, key);
+    }
 
-    private Task SetVersionTagAsync(string key, string value) => Registry.SetModelVersionTagAsync(Name, SelectedVersion, key, value);
+    private async Task SetVersionTagAsync(string key, string value)
+    {
+        await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit);
+        await Registry.SetModelVersionTagAsync(Name, SelectedVersion, key, value);
+    }
 
-    private Task DeleteVersionTagAsync(string key) => Registry.DeleteModelVersionTagAsync(Name, SelectedVersion, key);
+    private async Task DeleteVersionTagAsync(string key)
+    {
+        await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Manage);
+        await Registry.DeleteModelVersionTagAsync(Name, SelectedVersion, key);
+    }
 
     private string? SelectedVersion => _selected?.Version.Version.ToString(CultureInfo.InvariantCulture);
 
@@ -240,7 +262,7 @@ public partial class ModelPage
         {
             { d => d.Title, $"Description of {Name}" },
             { d => d.Initial, _model?.Model.Description },
-            { d => d.Submit, text => Registry.UpdateRegisteredModelAsync(Name, text) },
+            { d => d.Submit, async text => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Registry.UpdateRegisteredModelAsync(Name, text); } },
         });
         if (await dialog.Result is { Canceled: false })
         {
@@ -255,7 +277,7 @@ public partial class ModelPage
         {
             { d => d.Title, $"Description of {Name} version {version}" },
             { d => d.Initial, _selected?.Version.Description },
-            { d => d.Submit, text => Registry.UpdateModelVersionAsync(Name, version, text) },
+            { d => d.Submit, async text => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Registry.UpdateModelVersionAsync(Name, version, text); } },
         });
         if (await dialog.Result is { Canceled: false })
         {
@@ -273,7 +295,7 @@ public partial class ModelPage
             { d => d.Action, "Rename" },
             { d => d.Initial, Name },
             { d => d.MaxLength, RegistryValidation.MaxNameLength },
-            { d => d.Submit, async name => renamed = (await Registry.RenameRegisteredModelAsync(Name, name)).Model.Name },
+            { d => d.Submit, async name => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); renamed = (await Registry.RenameRegisteredModelAsync(Name, name)).Model.Name; } },
         });
         if (await dialog.Result is { Canceled: false } && renamed is not null)
         {
@@ -288,6 +310,7 @@ public partial class ModelPage
             yesText: "Delete", cancelText: "Cancel");
         if (confirmed == true)
         {
+            await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Manage);
             await Registry.DeleteRegisteredModelAsync(Name, await Actors.GetAsync());
             Navigation.NavigateTo("/models");
         }

@@ -28,6 +28,11 @@ public partial class ModelsPage
 
     [SupplyParameterFromQuery(Name = "tag")] public string? Tag { get; set; }
 
+    /// <summary>A Viewer sees no edit controls; the handlers refuse anyway.</summary>
+    private bool _canWrite;
+
+    protected override async Task OnInitializedAsync() => _canWrite = await Access.CanCreateAsync();
+
     protected override async Task OnParametersSetAsync()
     {
         _pages.Clear();
@@ -59,7 +64,8 @@ public partial class ModelsPage
         var filter = BuildFilter(Name, Tag);
         try
         {
-            var page = await Registry.SearchRegisteredModelsAsync(new RegisteredModelSearchRequest(filter, PageSize, ["name ASC"], _pages[^1]));
+            var page = await Registry.SearchRegisteredModelsAsync(new RegisteredModelSearchRequest(filter, PageSize, ["name ASC"], _pages[^1],
+                await Access.ReadScopeAsync()));
             _models = [.. page.Items];
             _next = page.NextPageToken;
         }
@@ -120,7 +126,12 @@ public partial class ModelsPage
             { d => d.Label, "Name" },
             { d => d.Action, "Create" },
             { d => d.MaxLength, RegistryValidation.MaxNameLength },
-            { d => d.Submit, async name => created = (await Registry.CreateRegisteredModelAsync(name, null, null, actor)).Model.Name },
+            { d => d.Submit, async name =>
+                {
+                    await Access.RequireCreateAsync();
+                    created = (await Registry.CreateRegisteredModelAsync(name, null, null, actor)).Model.Name;
+                    await Access.GrantCreatorOfRegisteredModelAsync(created);
+                } },
         });
         if (await dialog.Result is { Canceled: false } && created is not null)
         {
@@ -137,7 +148,7 @@ public partial class ModelsPage
             { d => d.Action, "Rename" },
             { d => d.Initial, model.Name },
             { d => d.MaxLength, RegistryValidation.MaxNameLength },
-            { d => d.Submit, name => Registry.RenameRegisteredModelAsync(model.Name, name) },
+            { d => d.Submit, async name => { await Access.RequireRegisteredModelAsync(model.Name, Dashboard.Security.AccessLevel.Edit); await Registry.RenameRegisteredModelAsync(model.Name, name); } },
         });
         if (await dialog.Result is { Canceled: false })
         {
@@ -151,7 +162,7 @@ public partial class ModelsPage
         {
             { d => d.Title, $"Description of {model.Name}" },
             { d => d.Initial, model.Description },
-            { d => d.Submit, text => Registry.UpdateRegisteredModelAsync(model.Name, text) },
+            { d => d.Submit, async text => { await Access.RequireRegisteredModelAsync(model.Name, Dashboard.Security.AccessLevel.Edit); await Registry.UpdateRegisteredModelAsync(model.Name, text); } },
         });
         if (await dialog.Result is { Canceled: false })
         {
@@ -170,6 +181,7 @@ public partial class ModelsPage
         }
         try
         {
+            await Access.RequireRegisteredModelAsync(model.Name, Dashboard.Security.AccessLevel.Manage);
             await Registry.DeleteRegisteredModelAsync(model.Name, await Actors.GetAsync());
             Snackbar.Add($"Deleted \"{model.Name}\".", Severity.Success);
         }

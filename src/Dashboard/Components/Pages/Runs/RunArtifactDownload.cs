@@ -26,6 +26,7 @@ public static class RunArtifactDownload
     public static async Task DownloadRunArtifact(HttpContext http, [FromRoute(Name = "run_id")] string runId, [FromQuery] string? path,
         RunArtifacts artifacts)
     {
+        await Auth.Access.RequireRunAsync(http, runId, Security.AccessLevel.Read);
         var (file, opened) = await artifacts.OpenAsync(runId, path, http.RequestAborted);
         await using var content = opened ?? throw MlflowException.NotFound($"No artifact file at '{file.Value}'.");
         var response = http.Response;

@@ -36,6 +36,7 @@ public sealed partial class RunPage : IAsyncDisposable
     [SupplyParameterFromQuery(Name = "file")] public string? FileQuery { get; set; }
 
     [Inject] private RunService Runs { get; set; } = default!;
+    [Inject] private Auth.PageAccess Access { get; set; } = default!;
     [Inject] private ExperimentService Experiments { get; set; } = default!;
     [Inject] private RunSearchService Search { get; set; } = default!;
     [Inject] private MetricSeriesService SeriesService { get; set; } = default!;
@@ -98,8 +99,10 @@ public sealed partial class RunPage : IAsyncDisposable
         try
         {
             _run = await Runs.GetRunAsync(RunId, _runCts.Token);
+            await Access.RequireExperimentAsync(_run.ExperimentId, Security.AccessLevel.Read, _runCts.Token);
         }
-        catch (MlflowException e) when (e.ErrorCode is ErrorCode.RESOURCE_DOES_NOT_EXIST or ErrorCode.INVALID_PARAMETER_VALUE)
+        catch (MlflowException e) when (e.ErrorCode is ErrorCode.RESOURCE_DOES_NOT_EXIST or ErrorCode.INVALID_PARAMETER_VALUE
+            or ErrorCode.PERMISSION_DENIED)
         {
             _notFound = e.Message;
             return;

@@ -1,0 +1,421 @@
+using Dashboard.Data;
+using Dashboard.Errors;
+using Microsoft.EntityFrameworkCore;
+
+namespace Dashboard.Security;
+
+/// <summary>A grant as the permission endpoints and the Admin page show it.</summary>
+/// <param name="PrincipalKind"><see cref="Security.PrincipalKind.User"/> or <see cref="Security.PrincipalKind.Group"/>.</param>
+public sealed record Grant(string PrincipalKind, string PrincipalName, AccessLevel Permission);
+
+/// <summary>One grant of a user or group, with what it is on (the Admin page's per-principal view).</summary>
+/// <param name="Kind"><c>experiment</c> or <c>registered_model</c>.</param>
+/// <param name="Resource">The experiment's id or the registered model's name.</param>
+public sealed record PrincipalGrant(string Kind, string Resource, string ResourceName, AccessLevel Permission);
+
+/// <summary>
+/// Who may do what on an experiment or a registered model (docs/adr/0012-authentication-and-permissions.md,
+/// "Permissions"): the effective permission of a <see cref="Caller"/>, the checks the endpoints and pages make, the
+/// read filters of the searches (<see cref="ScopeOf"/>), and the grants themselves.
+/// </summary>
+/// <remarks>
+/// Effective permission: a caller of role Admin has MANAGE; anyone else has their own grant if there is one, else the
+/// highest of their groups' grants if there are any, else <see cref="PermissionDefaults.Default"/>. Either way the
+/// result is capped by <see cref="Caller.Ceiling"/> (a Viewer or a read token reads at most; only a session or an
+/// admin-scoped token manages). Runs, their artifacts, metrics, datasets and logged models have their experiment's
+/// permission; versions, aliases and tags their registered model's.
+/// </remarks>
+public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs, PermissionDefaults defaults)
+{
+    public AccessLevel Default => defaults.Default;
+
+    /// <summary>The read filters of one caller, for the searches.</summary>
+    public PermissionScope ScopeOf(Caller caller) => new(caller, defaults.Default);
+
+    /// <summary>The effective permission given the caller's own grant and their groups' grants on one resource.</summary>
+    public static AccessLevel Resolve(Caller caller, AccessLevel defaultPermission, IEnumerable<Grant> grants)
+    {
+        if (caller.Role == DashboardRole.Admin)
+        {
+            return caller.Ceiling;
+        }
+        var list = grants.ToList();
+        var own = list.FirstOrDefault(g => g.PrincipalKind == PrincipalKind.User && g.PrincipalName == caller.Name);
+        AccessLevel level;
+        if (own is not null)
+        {
+            level = own.Permission;
+        }
+        else
+        {
+            var groupGrants = list.Where(g => g.PrincipalKind == PrincipalKind.Group && caller.Groups.Contains(g.PrincipalName)).ToList();
+            level = groupGrants.Count > 0 ? groupGrants.Max(g => g.Permission) : defaultPermission;
+        }
+        return level < caller.Ceiling ? level : caller.Ceiling;
+    }
+
+    // ---- Effective permissions -----------------------------------------------------------------------------------
+
+    public async Task<AccessLevel> ExperimentLevelAsync(Caller caller, long experimentId, CancellationToken ct = default)
+    {
+        if (caller.Role == DashboardRole.Admin)
+        {
+            return caller.Ceiling;
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await ExperimentLevelAsync(db, caller, experimentId, ct);
+    }
+
+    public async Task<AccessLevel> RegisteredModelLevelAsync(Caller caller, long registeredModelId, CancellationToken ct = default)
+    {
+        if (caller.Role == DashboardRole.Admin)
+        {
+            return caller.Ceiling;
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await RegisteredModelLevelAsync(db, caller, registeredModelId, ct);
+    }
+
+    /// <summary>The caller's permission on the registered model of that name; null when there is no such model.</summary>
+    public async Task<AccessLevel?> RegisteredModelLevelAsync(Caller caller, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var id = await db.RegisteredModels.Where(m => m.Name == name).Select(m => (long?)m.Id).FirstOrDefaultAsync(ct);
+        if (id is null)
+        {
+            return null;
+        }
+        return caller.Role == DashboardRole.Admin ? caller.Ceiling : await RegisteredModelLevelAsync(db, caller, id.Value, ct);
+    }
+
+    private async Task<AccessLevel> ExperimentLevelAsync(DashboardDbContext db, Caller caller, long experimentId, CancellationToken ct)
+    {
+        var groups = caller.Groups.ToList();
+        var grants = await db.ExperimentGrants.AsNoTracking()
+            .Where(g => g.ExperimentId == experimentId
+                && ((g.PrincipalKind == PrincipalKind.User && g.PrincipalName == caller.Name)
+                    || (g.PrincipalKind == PrincipalKind.Group && groups.Contains(g.PrincipalName))))
+            .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission))
+            .ToListAsync(ct);
+        return Resolve(caller, defaults.Default, grants);
+    }
+
+    private async Task<AccessLevel> RegisteredModelLevelAsync(DashboardDbContext db, Caller caller, long modelId, CancellationToken ct)
+    {
+        var groups = caller.Groups.ToList();
+        var grants = await db.RegisteredModelGrants.AsNoTracking()
+            .Where(g => g.RegisteredModelId == modelId
+                && ((g.PrincipalKind == PrincipalKind.User && g.PrincipalName == caller.Name)
+                    || (g.PrincipalKind == PrincipalKind.Group && groups.Contains(g.PrincipalName))))
+            .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission))
+            .ToListAsync(ct);
+        return Resolve(caller, defaults.Default, grants);
+    }
+
+    // ---- Checks --------------------------------------------------------------------------------------------------
+    // A resource that does not exist passes the check: the handler answers RESOURCE_DOES_NOT_EXIST as it would
+    // without permissions (MLflow's auth looks the permission up the same way and lets the handler fail).
+
+    /// <summary>Refuses a caller who may not create experiments, runs' experiments or registered models (a Viewer, a read token).</summary>
+    public static void RequireCreate(Caller caller)
+    {
+        if (!caller.CanWrite)
+        {
+            throw Denied(caller, "create anything");
+        }
+    }
+
+    public async Task RequireExperimentAsync(Caller caller, long experimentId, AccessLevel needed, CancellationToken ct = default)
+    {
+        if (caller.Role == DashboardRole.Admin && caller.Ceiling >= needed)
+        {
+            return;
+        }
+        if (await ExperimentLevelAsync(caller, experimentId, ct) < needed)
+        {
+            throw Denied(caller, $"{Verb(needed)} experiment '{experimentId}'");
+        }
+    }
+
+    /// <summary>Checks the permission on a run's experiment.</summary>
+    public async Task RequireRunAsync(Caller caller, string? runId, AccessLevel needed, CancellationToken ct = default)
+    {
+        if ((caller.Role == DashboardRole.Admin && caller.Ceiling >= needed) || string.IsNullOrEmpty(runId))
+        {
+            return;
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var experimentId = await db.Runs.Where(r => r.Id == runId).Select(r => (long?)r.ExperimentId).FirstOrDefaultAsync(ct);
+        if (experimentId is { } id && await LevelOrCeiling(db, caller, id, ct) < needed)
+        {
+            throw Denied(caller, $"{Verb(needed)} run '{runId}'");
+        }
+    }
+
+    /// <summary>Checks the permission on every run's experiment (metric histories of several runs).</summary>
+    public async Task RequireRunsAsync(Caller caller, IReadOnlyCollection<string> runIds, AccessLevel needed, CancellationToken ct = default)
+    {
+        if ((caller.Role == DashboardRole.Admin && caller.Ceiling >= needed) || runIds.Count == 0)
+        {
+            return;
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var ids = runIds.Distinct().ToList();
+        var experiments = await db.Runs.Where(r => ids.Contains(r.Id)).Select(r => r.ExperimentId).Distinct().ToListAsync(ct);
+        foreach (var id in experiments)
+        {
+            if (await LevelOrCeiling(db, caller, id, ct) < needed)
+            {
+                throw Denied(caller, $"{Verb(needed)} the runs of experiment '{id}'");
+            }
+        }
+    }
+
+    /// <summary>Checks the permission on a logged model's experiment.</summary>
+    public async Task RequireLoggedModelAsync(Caller caller, string? modelId, AccessLevel needed, CancellationToken ct = default)
+    {
+        if ((caller.Role == DashboardRole.Admin && caller.Ceiling >= needed) || string.IsNullOrEmpty(modelId))
+        {
+            return;
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var experimentId = await db.LoggedModels.Where(m => m.Id == modelId).Select(m => (long?)m.ExperimentId).FirstOrDefaultAsync(ct);
+        if (experimentId is { } id && await LevelOrCeiling(db, caller, id, ct) < needed)
+        {
+            throw Denied(caller, $"{Verb(needed)} logged model '{modelId}'");
+        }
+    }
+
+    /// <summary>Checks the permission on the registered model of that name.</summary>
+    public async Task RequireRegisteredModelAsync(Caller caller, string? name, AccessLevel needed, CancellationToken ct = default)
+    {
+        if ((caller.Role == DashboardRole.Admin && caller.Ceiling >= needed) || string.IsNullOrEmpty(name))
+        {
+            return;
+        }
+        if (await RegisteredModelLevelAsync(caller, name, ct) is { } level && level < needed)
+        {
+            throw Denied(caller, $"{Verb(needed)} registered model '{name}'");
+        }
+    }
+
+    private async Task<AccessLevel> LevelOrCeiling(DashboardDbContext db, Caller caller, long experimentId, CancellationToken ct) =>
+        caller.Role == DashboardRole.Admin ? caller.Ceiling : await ExperimentLevelAsync(db, caller, experimentId, ct);
+
+    /// <summary>MLflow's 403 (its auth answers PERMISSION_DENIED whether or not the caller may read the resource).</summary>
+    public static MlflowException Denied(Caller caller, string what) =>
+        new(ErrorCode.PERMISSION_DENIED, $"Permission denied: {caller.Name} may not {what}.");
+
+    private static string Verb(AccessLevel needed) => needed switch
+    {
+        AccessLevel.Read => "read",
+        AccessLevel.Edit => "change",
+        _ => "manage",
+    };
+
+    // ---- Readable subsets ----------------------------------------------------------------------------------------
+
+    /// <summary>The experiments of <paramref name="experimentIds"/> the caller may read, in their order (runs/search, logged-models/search).</summary>
+    public async Task<IReadOnlyList<long>> ReadableExperimentsAsync(Caller caller, IReadOnlyList<long> experimentIds, CancellationToken ct = default)
+    {
+        if (caller.Role == DashboardRole.Admin || experimentIds.Count == 0)
+        {
+            return experimentIds;
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var ids = experimentIds.Distinct().ToList();
+        var scope = ScopeOf(caller);
+        var readable = (await scope.Experiments(db, db.Experiments.Where(e => ids.Contains(e.Id))).Select(e => e.Id).ToListAsync(ct)).ToHashSet();
+        return experimentIds.Where(readable.Contains).ToList();
+    }
+
+    // ---- Grants --------------------------------------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<Grant>> ListExperimentGrantsAsync(long experimentId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.ExperimentGrants.AsNoTracking().Where(g => g.ExperimentId == experimentId)
+            .OrderBy(g => g.PrincipalKind).ThenBy(g => g.PrincipalName)
+            .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission)).ToListAsync(ct);
+    }
+
+    public async Task<Grant?> GetExperimentGrantAsync(long experimentId, string kind, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.ExperimentGrants.AsNoTracking()
+            .Where(g => g.ExperimentId == experimentId && g.PrincipalKind == kind && g.PrincipalName == name)
+            .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission)).FirstOrDefaultAsync(ct);
+    }
+
+    /// <summary>Creates or replaces a grant. Answers whether one existed before.</summary>
+    public async Task<bool> SetExperimentGrantAsync(long experimentId, string kind, string name, AccessLevel permission, CancellationToken ct = default)
+    {
+        var principal = PrincipalName(kind, name);
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        if (!await db.Experiments.AnyAsync(e => e.Id == experimentId, ct))
+        {
+            throw MlflowException.NotFound($"No Experiment with id={experimentId} exists");
+        }
+        var grant = await db.ExperimentGrants.FirstOrDefaultAsync(
+            g => g.ExperimentId == experimentId && g.PrincipalKind == kind && g.PrincipalName == principal, ct);
+        var existed = grant is not null;
+        if (grant is null)
+        {
+            db.ExperimentGrants.Add(new ExperimentGrant
+            {
+                ExperimentId = experimentId, PrincipalKind = kind, PrincipalName = principal, Permission = permission,
+            });
+        }
+        else
+        {
+            grant.Permission = permission;
+        }
+        await SaveAsync(db, ct);
+        return existed;
+    }
+
+    /// <summary>Removes a grant. Answers whether there was one.</summary>
+    public async Task<bool> DeleteExperimentGrantAsync(long experimentId, string kind, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.ExperimentGrants
+            .Where(g => g.ExperimentId == experimentId && g.PrincipalKind == kind && g.PrincipalName == name)
+            .ExecuteDeleteAsync(ct) > 0;
+    }
+
+    public async Task<IReadOnlyList<Grant>> ListRegisteredModelGrantsAsync(long modelId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.RegisteredModelGrants.AsNoTracking().Where(g => g.RegisteredModelId == modelId)
+            .OrderBy(g => g.PrincipalKind).ThenBy(g => g.PrincipalName)
+            .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission)).ToListAsync(ct);
+    }
+
+    public async Task<Grant?> GetRegisteredModelGrantAsync(long modelId, string kind, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.RegisteredModelGrants.AsNoTracking()
+            .Where(g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == name)
+            .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission)).FirstOrDefaultAsync(ct);
+    }
+
+    public async Task<bool> SetRegisteredModelGrantAsync(long modelId, string kind, string name, AccessLevel permission, CancellationToken ct = default)
+    {
+        var principal = PrincipalName(kind, name);
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        if (!await db.RegisteredModels.AnyAsync(m => m.Id == modelId, ct))
+        {
+            throw MlflowException.NotFound($"No registered model with id={modelId} exists");
+        }
+        var grant = await db.RegisteredModelGrants.FirstOrDefaultAsync(
+            g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == principal, ct);
+        var existed = grant is not null;
+        if (grant is null)
+        {
+            db.RegisteredModelGrants.Add(new RegisteredModelGrant
+            {
+                RegisteredModelId = modelId, PrincipalKind = kind, PrincipalName = principal, Permission = permission,
+            });
+        }
+        else
+        {
+            grant.Permission = permission;
+        }
+        await SaveAsync(db, ct);
+        return existed;
+    }
+
+    public async Task<bool> DeleteRegisteredModelGrantAsync(long modelId, string kind, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.RegisteredModelGrants
+            .Where(g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == name)
+            .ExecuteDeleteAsync(ct) > 0;
+    }
+
+    /// <summary>Every grant of one user or group: experiments (by name) then registered models (by name).</summary>
+    public async Task<IReadOnlyList<PrincipalGrant>> ListGrantsOfAsync(string kind, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var experiments = await (
+            from g in db.ExperimentGrants.AsNoTracking()
+            join e in db.Experiments on g.ExperimentId equals e.Id
+            where g.PrincipalKind == kind && g.PrincipalName == name
+            orderby e.Name
+            select new { e.Id, e.Name, g.Permission }).ToListAsync(ct);
+        var models = await (
+            from g in db.RegisteredModelGrants.AsNoTracking()
+            join m in db.RegisteredModels on g.RegisteredModelId equals m.Id
+            where g.PrincipalKind == kind && g.PrincipalName == name
+            orderby m.Name
+            select new { m.Name, g.Permission }).ToListAsync(ct);
+        return [
+            .. experiments.Select(e => new PrincipalGrant("experiment", e.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Name, e.Permission)),
+            .. models.Select(m => new PrincipalGrant("registered_model", m.Name, m.Name, m.Permission)),
+        ];
+    }
+
+    /// <summary>The id of the registered model of that name, or MLflow's RESOURCE_DOES_NOT_EXIST.</summary>
+    public async Task<long> RegisteredModelIdAsync(string? name, CancellationToken ct = default)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            throw MlflowException.InvalidParameter("Missing value for required parameter 'name'.");
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.RegisteredModels.Where(m => m.Name == name).Select(m => (long?)m.Id).FirstOrDefaultAsync(ct)
+            ?? throw MlflowException.NotFound($"Registered Model with name={name} not found");
+    }
+
+    /// <summary>
+    /// MLflow's rule: the creator of an experiment or registered model manages it. Made only when
+    /// <see cref="PermissionDefaults.GrantCreators"/> (Oidc mode).
+    /// </summary>
+    public async Task GrantCreatorOfExperimentAsync(Caller caller, long experimentId, CancellationToken ct = default)
+    {
+        if (defaults.GrantCreators)
+        {
+            await SetExperimentGrantAsync(experimentId, PrincipalKind.User, caller.Name, AccessLevel.Manage, ct);
+        }
+    }
+
+    public async Task GrantCreatorOfRegisteredModelAsync(Caller caller, long modelId, CancellationToken ct = default)
+    {
+        if (defaults.GrantCreators)
+        {
+            await SetRegisteredModelGrantAsync(modelId, PrincipalKind.User, caller.Name, AccessLevel.Manage, ct);
+        }
+    }
+
+    private static string PrincipalName(string kind, string name)
+    {
+        if (kind is not (PrincipalKind.User or PrincipalKind.Group))
+        {
+            throw MlflowException.InvalidParameter($"A grant is for a '{PrincipalKind.User}' or a '{PrincipalKind.Group}', not '{kind}'.");
+        }
+        var trimmed = name?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            throw MlflowException.InvalidParameter(kind == PrincipalKind.User
+                ? "Missing value for required parameter 'username'." : "Missing value for required parameter 'group_name'.");
+        }
+        if (trimmed.Length > Registry.Actor.MaxLength)
+        {
+            throw MlflowException.InvalidParameter($"A {kind} name has at most {Registry.Actor.MaxLength} characters.");
+        }
+        return trimmed;
+    }
+
+    private static async Task SaveAsync(DashboardDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // Two writers granted the same principal at once; the other one's grant stands.
+            throw MlflowException.AlreadyExists("That grant was just made by another request; read it again.");
+        }
+    }
+}
