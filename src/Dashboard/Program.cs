@@ -46,13 +46,23 @@ builder.Services.AddSingleton<RunChanges>();
 builder.Services.AddSingleton<MetricSeriesService>();
 builder.Services.AddSingleton<RunArtifacts>();
 builder.Services.AddV1Api();
-builder.Services.AddDashboardAuth(builder.Configuration);
+var auth = builder.Services.AddDashboardAuth(builder.Configuration);
+builder.Services.AddDashboardHardening(builder.Configuration);
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
 builder.Services.AddDashboardUi();
 // Serves the packages' files (_content/MudBlazor/...) in every environment, not only Development; harmless once published.
 builder.WebHost.UseStaticWebAssets();
 
 var app = builder.Build();
+
+// Local mode is the local Admin for every request: never on an address other machines reach (docs/operations.md).
+if (LocalModeGuard.Refusal(app.Configuration, auth) is { } refusal)
+{
+    await Console.Error.WriteLineAsync(refusal);
+    Environment.ExitCode = LocalModeGuard.ExitCode;
+    return;
+}
+LocalModeGuard.StopIfExposed(app, auth);
 
 await DashboardDatabase.InitializeAsync(app.Services.GetRequiredService<IDbContextFactory<DashboardDbContext>>(), database,
     app.Services.GetRequiredService<TimeProvider>(), app.Lifetime.ApplicationStopping);
@@ -65,6 +75,7 @@ if (DemoCommand.IsRequested(args))
 }
 
 app.UseMlflowErrors();
+app.UseDashboardHardening();
 app.UseDashboardAuth();
 app.UseAntiforgery();
 app.MapMlflowApi();

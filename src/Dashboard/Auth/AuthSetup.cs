@@ -92,6 +92,7 @@ public static class AuthSetup
     public static void UseDashboardAuth(this WebApplication app)
     {
         app.UseAuthentication();
+        app.UseFailedAuthenticationLimit();
         app.UseAuthorization();
     }
 }
