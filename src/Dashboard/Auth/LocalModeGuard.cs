@@ -20,7 +20,7 @@ public static class LocalModeGuard
     public const string HowToSignIn =
         "Local mode (no sign-in; every request is the local Admin) listens on loopback only (127.0.0.1, ::1, localhost). "
         + "To serve other machines, configure sign-in: Dashboard__Auth__Mode=Oidc with Dashboard__Auth__Oidc__Authority, "
-        + "Dashboard__Auth__Oidc__ClientId and Dashboard__Auth__Oidc__ClientSecret (see docs/operations.md, \"Sign-in\"); "
+        + "Dashboard__Auth__Oidc__ClientId and Dashboard__Auth__Oidc__ClientSecret (see docs/operations.md); "
         + "or listen on loopback, e.g. --urls http://127.0.0.1:5000.";
 
     /// <summary>Why the configured addresses may not be used in Local mode, or null when they all are loopback.</summary>
