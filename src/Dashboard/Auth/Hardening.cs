@@ -16,9 +16,10 @@ namespace Dashboard.Auth;
 public static class Hardening
 {
     /// <summary>
-    /// The policy of every answer. Blazor Server needs no inline or evaluated script of its own, but Plotly's WebGL
-    /// traces (parallel coordinates, through regl) compile their shaders' glue with <c>new Function</c>, hence
-    /// 'unsafe-eval'; MudBlazor and Plotly set inline styles, hence style-src 'unsafe-inline'. Scripts still load only
+    /// The policy of every answer. Blazor Server needs no inline or evaluated script of its own, but Plotly's bundle
+    /// builds functions with <c>new Function</c> in its WebGL code (parallel coordinates, through regl), hence
+    /// 'unsafe-eval' (kept from reading the bundle, see ADR 0012); MudBlazor and Plotly set inline styles, hence
+    /// style-src 'unsafe-inline'. Scripts still load only
     /// from this origin, and no page may be framed (frame-ancestors 'none' with X-Frame-Options DENY for old browsers).
     /// </summary>
     public const string ContentSecurityPolicy =
