@@ -16,8 +16,9 @@ COPY --from=build /app /app
 RUN mkdir /data && chown 1654:1654 /data
 USER 1654
 ENV ConnectionStrings__Dashboard="Data Source=/data/dashboard.db"
-# Inside the container the server must listen on all interfaces to be reachable through a published port.
-# Publish it on loopback (docker run -p 127.0.0.1:5000:5000) until sign-in is configured.
+# Inside the container the server must listen on all interfaces to be reachable through a published port, and
+# Local mode (no sign-in) refuses that: run the image with sign-in configured (Dashboard__Auth__Mode=Oidc and
+# Dashboard__Auth__Oidc__*; docs/operations.md). Without it the server exits at once and says so.
 ENV Urls=http://+:5000
 EXPOSE 5000
 VOLUME ["/data"]

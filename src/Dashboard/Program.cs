@@ -46,7 +46,8 @@ builder.Services.AddSingleton<RunChanges>();
 builder.Services.AddSingleton<MetricSeriesService>();
 builder.Services.AddSingleton<RunArtifacts>();
 builder.Services.AddV1Api();
-builder.Services.AddDashboardAuth(builder.Configuration);
+var auth = builder.Services.AddDashboardAuth(builder.Configuration);
+builder.Services.AddDashboardHardening(builder.Configuration);
 builder.Services.AddSecretBlocking(builder.Configuration);
 builder.Services.AddDashboardPermissions();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
@@ -55,6 +56,15 @@ builder.Services.AddDashboardUi();
 builder.WebHost.UseStaticWebAssets();
 
 var app = builder.Build();
+
+// Local mode is the local Admin for every request: never on an address other machines reach (docs/operations.md).
+if (LocalModeGuard.Refusal(app.Configuration, auth) is { } refusal)
+{
+    await Console.Error.WriteLineAsync(refusal);
+    Environment.ExitCode = LocalModeGuard.ExitCode;
+    return;
+}
+LocalModeGuard.StopIfExposed(app, auth);
 
 await DashboardDatabase.InitializeAsync(app.Services.GetRequiredService<IDbContextFactory<DashboardDbContext>>(), database,
     app.Services.GetRequiredService<TimeProvider>(), app.Lifetime.ApplicationStopping);
@@ -67,6 +77,7 @@ if (DemoCommand.IsRequested(args))
 }
 
 app.UseMlflowErrors();
+app.UseDashboardHardening();
 app.UseDashboardAuth();
 app.UseSecretActor();
 app.UseAntiforgery();

@@ -103,6 +103,7 @@ public static class AuthSetup
     public static void UseDashboardAuth(this WebApplication app)
     {
         app.UseAuthentication();
+        app.UseFailedAuthenticationLimit();
         app.UseAuthorization();
         if (app.Services.GetRequiredService<AuthOptions>().Mode == AuthMode.Oidc)
         {

@@ -24,7 +24,8 @@ public static class DashboardUi
     public static void MapDashboardUi(this WebApplication app)
     {
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // Blazor's own "frame-ancestors 'self'" header would be a second policy: Auth/Hardening.cs sends one with 'none'.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         app.MapRunExport();
         app.MapRunArtifactDownload();
         // The static assets bring a GET-only catch-all ("{**path:file}"), so that any other method on an unknown path

@@ -289,11 +289,20 @@ public class ModelCardTests(SharedServers servers)
         var paths = document["paths"]!.AsObject().Select(p => p.Key).ToList();
         paths.ShouldBe(["/api/v1/runs/{run_id}/model-cards", "/api/v1/runs/{run_id}/model-card", "/api/v1/logged-models/{model_id}/model-card",
             "/api/v1/registered-models/{name}/history", "/api/v1/registered-models/{name}/versions/{version}/history", "/api/v1/model-uri",
-            "/api/v1/secret-blocks", "/api/v1/secret-policy"],
+            "/api/v1/secret-blocks", "/api/v1/secret-policy",
+            "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/service-accounts", "/api/v1/service-accounts/{name}/tokens"],
             ignoreOrder: true);
-        foreach (var (_, item) in document["paths"]!.AsObject())
+        // Model cards and the registry's history are read-only; tokens (issue 6) are made and revoked.
+        var methods = new Dictionary<string, string[]>
         {
-            item!.AsObject().Select(o => o.Key).ShouldBe(["get"]);
+            ["/api/v1/tokens"] = ["get", "post"],
+            ["/api/v1/tokens/{id}"] = ["delete"],
+            ["/api/v1/service-accounts"] = ["get", "post"],
+            ["/api/v1/service-accounts/{name}/tokens"] = ["post"],
+        };
+        foreach (var (path, item) in document["paths"]!.AsObject())
+        {
+            item!.AsObject().Select(o => o.Key).ShouldBe(methods.GetValueOrDefault(path, ["get"]), ignoreOrder: true);
         }
         var card = document["components"]!["schemas"]!["ModelCard"]!["properties"]!.AsObject().Select(p => p.Key).ToList();
         card.ShouldContain("python_function");
