@@ -27,6 +27,17 @@ public static class Hardening
         + "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
         + "form-action 'self'; frame-ancestors 'none'";
 
+    /// <summary>
+    /// <see cref="ContentSecurityPolicy"/> for a mode. In Oidc mode the sign-out form's POST is redirected to the
+    /// provider's end-session endpoint, and browsers apply form-action to the redirects of a form submission too: the
+    /// provider's origin is added there, nothing else.
+    /// </summary>
+    public static string ContentSecurityPolicyFor(AuthOptions auth) =>
+        auth.Mode == AuthMode.Oidc && Uri.TryCreate(auth.Oidc.Authority, UriKind.Absolute, out var authority)
+            ? ContentSecurityPolicy.Replace("form-action 'self'", $"form-action 'self' {authority.GetLeftPart(UriPartial.Authority)}",
+                StringComparison.Ordinal)
+            : ContentSecurityPolicy;
+
     public static HardeningOptions AddDashboardHardening(this IServiceCollection services, IConfiguration configuration)
     {
         var options = HardeningOptions.Read(configuration);
@@ -41,9 +52,10 @@ public static class Hardening
         var auth = app.Services.GetRequiredService<AuthOptions>();
         var options = app.Services.GetRequiredService<HardeningOptions>();
         var ownOriginsOnly = options.AllowedOrigins;
+        var policy = ContentSecurityPolicyFor(auth);
         app.Use(async (http, next) =>
         {
-            AddSecurityHeaders(http);
+            AddSecurityHeaders(http, policy);
             if (auth.Mode == AuthMode.Local && !LocalModeGuard.IsLoopbackConnection(http.Connection))
             {
                 // The start-up checks make this unreachable; it holds if a listener was added behind their back.
@@ -87,13 +99,13 @@ public static class Hardening
         });
     }
 
-    public static void AddSecurityHeaders(HttpContext http)
+    public static void AddSecurityHeaders(HttpContext http, string contentSecurityPolicy)
     {
         var headers = http.Response.Headers;
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "same-origin";
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.ContentSecurityPolicy = contentSecurityPolicy;
         if (http.Request.IsHttps)
         {
             headers.StrictTransportSecurity = "max-age=31536000";

@@ -1,4 +1,5 @@
 using System.Net;
+using Dashboard.Auth;
 using Dashboard.Security;
 using Dashboard.Tests.Support;
 using static Dashboard.Tests.Security.SecuredServer;
@@ -35,6 +36,17 @@ public class HardeningTests(SharedServers servers)
         csp.ShouldContain("object-src 'none'");
         // HSTS only over HTTPS (a browser ignores it over HTTP, and a test server has no certificate).
         response.Headers.Contains("Strict-Transport-Security").ShouldBeFalse();
+    }
+
+    [Fact]
+    public void In_Oidc_mode_forms_may_post_to_the_provider_too_for_the_sign_out_redirect()
+    {
+        Hardening.ContentSecurityPolicyFor(new AuthOptions()).ShouldContain("form-action 'self';");
+        var oidc = new AuthOptions { Mode = AuthMode.Oidc, Oidc = new OidcOptions { Authority = "https://login.example.test/realms/acme", ClientId = "d" } };
+        var policy = Hardening.ContentSecurityPolicyFor(oidc);
+        policy.ShouldContain("form-action 'self' https://login.example.test;");
+        // Only form-action changes.
+        policy.Replace(" https://login.example.test", "", StringComparison.Ordinal).ShouldBe(Hardening.ContentSecurityPolicy);
     }
 
     [Theory]
