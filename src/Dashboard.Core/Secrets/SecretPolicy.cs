@@ -53,6 +53,8 @@ public static class SecretTargets
     public const string ModelVersionDescription = "model_version_description";
     public const string LoggedModelParam = "logged_model_param";
     public const string LoggedModelTag = "logged_model_tag";
+    public const string DatasetSource = "dataset_source";
+    public const string InputTag = "input_tag";
 
     /// <summary>How a message names an item of the target.</summary>
     public static string Label(string target) => target switch
@@ -67,6 +69,8 @@ public static class SecretTargets
         ModelVersionDescription => "Model version description",
         LoggedModelParam => "Logged model param",
         LoggedModelTag => "Logged model tag",
+        DatasetSource => "Dataset source",
+        InputTag => "Dataset input tag",
         _ => "Value",
     };
 }

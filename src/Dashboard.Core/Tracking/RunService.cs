@@ -480,6 +480,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
         {
             ValidateDatasetInput(datasets[i], $"datasets[{i}]");
         }
+        datasets = await GuardDatasetInputsAsync(id, datasets, ct);
         await using var db = await dbs.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var run = await db.Runs.AsNoTracking().Where(r => r.Id == id)
@@ -496,6 +497,36 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
             await LinkModelInputsAsync(db, id, modelIds, ct);
         }
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// A dataset's source is where the data was read from, and a database URL there may carry a password
+    /// (<c>postgresql://user:pw@host/db</c>): sources are scanned as values, input tags as keys and values. Under a
+    /// redacting policy the source or tag value is stored as the marker.
+    /// </summary>
+    private async Task<IReadOnlyList<DatasetInputSpec>> GuardDatasetInputsAsync(string runId, IReadOnlyList<DatasetInputSpec> datasets,
+        CancellationToken ct)
+    {
+        if (datasets.Count == 0)
+        {
+            return datasets;
+        }
+        var items = new List<SecretItem>();
+        for (var i = 0; i < datasets.Count; i++)
+        {
+            items.Add(SecretItem.Field(SecretTargets.DatasetSource, SourceField(i), datasets[i].Dataset!.Source));
+            items.AddRange(SecretItem.Of(SecretTargets.InputTag, datasets[i].Tags));
+        }
+        var verdict = await _secrets.CheckAsync(items, new SecretScope(RunId: runId), ct: ct);
+        return verdict.IsClean
+            ? datasets
+            : [.. datasets.Select((d, i) => d with
+            {
+                Dataset = d.Dataset! with { Source = verdict.Apply(SecretTargets.DatasetSource, SourceField(i), d.Dataset.Source) },
+                Tags = verdict.Apply(SecretTargets.InputTag, d.Tags),
+            })];
+
+        static string SourceField(int i) => $"datasets[{i}].dataset.source";
     }
 
     // Parallel runs of one experiment (the trials of a search) log the same dataset at the same moment: the loser

@@ -35,6 +35,9 @@ public class SecretBlockingTests(SharedServers servers)
 
     private static string Tags(string key, string value) => $"[{KeyValue("team", "a")}, {KeyValue(key, value)}]";
 
+    private static string Dataset(string source) =>
+        $$"""{"name": "train", "digest": {{J(Guid.NewGuid().ToString("N")[..8])}}, "source_type": "s3", "source": {{J(source)}}}""";
+
     private static async Task<Target> RunTarget(DashboardServer s)
     {
         var experimentId = await ExperimentAsync(s);
@@ -107,6 +110,12 @@ public class SecretBlockingTests(SharedServers servers)
         ["runs/update run_name"] = new("run_name", RunTarget,
             (s, t, _, v) => s.PostAsync($"{Mlflow}/runs/update", $$"""{"run_id": {{J(t.RunId!)}}, "status": "FINISHED", "run_name": {{J(v)}}}"""),
             RunState, Field: "run_name"),
+        ["runs/log-inputs input tags"] = new("input_tag", RunTarget,
+            (s, t, k, v) => s.PostAsync($"{Mlflow}/runs/log-inputs", $$"""{"run_id": {{J(t.RunId!)}}, "datasets": [{"dataset": {{Dataset("s3://data/train.csv")}}, "tags": {{Tags(k, v)}}}]}"""),
+            RunState),
+        ["runs/log-inputs dataset source"] = new("dataset_source", RunTarget,
+            (s, t, _, v) => s.PostAsync($"{Mlflow}/runs/log-inputs", $$"""{"run_id": {{J(t.RunId!)}}, "datasets": [{"dataset": {{Dataset("s3://data/train.csv")}}}, {"dataset": {{Dataset(v)}}}]}"""),
+            RunState, Field: "datasets[1].dataset.source"),
         ["run description"] = new("run_tag", RunTarget,
             (s, t, _, v) => SetTagAsync(s, t.RunId!, "mlflow.note.content", v), RunState, Field: "mlflow.note.content"),
         ["experiments/create tags"] = new("experiment_tag", ExperimentTarget,
@@ -236,6 +245,23 @@ public class SecretBlockingTests(SharedServers servers)
         data["metrics"].ShouldBeNull();
         Find(data["tags"], "team").ShouldBeNull();
         (await HistoryAsync(server, runId, "loss")).ShouldBeEmpty();
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task A_dataset_read_from_a_database_url_with_a_password_is_refused_with_nothing_of_the_inputs_stored(DatabaseProvider provider)
+    {
+        var server = await servers.GetAsync(provider);
+        var experimentId = await ExperimentAsync(server);
+        var runId = await RunAsync(server, experimentId);
+
+        var reply = await server.PostAsync($"{Mlflow}/runs/log-inputs",
+            $$"""{"run_id": {{J(runId)}}, "datasets": [{"dataset": {{Dataset("s3://data/ok.csv")}}}, {"dataset": {{Dataset(FakeSecrets.UrlWithPassword)}}}]}""");
+
+        reply.ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        reply.Message!.ShouldContain("'datasets[1].dataset.source' (value:url_credentials)");
+        reply.Text.ShouldNotContain("hunter");
+        var run = (await server.GetAsync($"{Mlflow}/runs/get?run_id={runId}")).ShouldBeOk();
+        (run.Json!["run"]!["inputs"]?["dataset_inputs"]?.AsArray() ?? []).ShouldBeEmpty();
     }
 
     public static TheoryData<DatabaseProvider> Providers => TestDatabase.Providers;
