@@ -18,7 +18,7 @@ public static class Hardening
     /// <summary>
     /// The policy of every answer. Blazor Server needs no inline or evaluated script of its own, but Plotly's bundle
     /// builds functions with <c>new Function</c> in its WebGL code (parallel coordinates, through regl), hence
-    /// 'unsafe-eval' (kept from reading the bundle, see ADR 0012); MudBlazor and Plotly set inline styles, hence
+    /// 'unsafe-eval' (without it the parallel-coordinates journeys fail, see ADR 0012); MudBlazor and Plotly set inline styles, hence
     /// style-src 'unsafe-inline'. Scripts still load only
     /// from this origin, and no page may be framed (frame-ancestors 'none' with X-Frame-Options DENY for old browsers).
     /// </summary>
