@@ -267,6 +267,31 @@ public sealed class RegistryPagesTests : ComponentContext
         manage.Find("[data-testid=delete-model]").HasAttribute("disabled").ShouldBeFalse();
     }
 
+    [Fact]
+    public async Task A_contributor_sees_a_listed_models_edit_icons_only_with_edit_and_its_delete_only_with_manage()
+    {
+        await UseRegistryAsync();
+        var permissions = Services.GetRequiredService<Dashboard.Security.PermissionService>();
+        foreach (var (name, level) in new (string, Dashboard.Security.AccessLevel?)[]
+                 { ("plain", null), ("edited", Dashboard.Security.AccessLevel.Edit), ("managed", Dashboard.Security.AccessLevel.Manage) })
+        {
+            await Registry.CreateRegisteredModelAsync(name, [], null, Actor.Local, Ct);
+            if (level is { } l)
+            {
+                await permissions.SetRegisteredModelGrantAsync(await permissions.RegisteredModelIdAsync(name, Ct), Dashboard.Security.PrincipalKind.User, "cora", l, Ct);
+            }
+        }
+        Auth.SetAuthorized("cora");
+        Auth.SetClaims(new System.Security.Claims.Claim(Dashboard.Security.DashboardClaims.Role, nameof(Dashboard.Security.DashboardRole.Contributor)));
+
+        var page = Render<ModelsPage>();
+
+        page.WaitForAssertion(() => page.FindAll("[data-testid=model-link]").Count.ShouldBe(3), TimeSpan.FromSeconds(10));
+        page.FindAll("[data-testid=rename-model]").Select(b => b.GetAttribute("aria-label")).ShouldBe(["Rename edited", "Rename managed"]);
+        page.FindAll("[data-testid=describe-model]").Count.ShouldBe(2);
+        page.FindAll("[data-testid=delete-model]").Select(b => b.GetAttribute("aria-label")).ShouldBe(["Delete managed"]);
+    }
+
     private void Go(string uri) => Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo(uri);
 
     private static List<string> Stages(IRenderedComponent<ModelPage> page) =>
