@@ -53,6 +53,58 @@ public class PermissionServiceTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task The_levels_of_a_lists_rows_in_one_query_agree_with_each_resources_level(DatabaseProvider provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var permissions = new PermissionService(database.Factory, new PermissionDefaults(AccessLevel.Read, GrantCreators: true));
+        var experiments = new List<long>();
+        var models = new List<long>();
+        await using (var db = await database.Factory.CreateDbContextAsync(Ct))
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                experiments.Add(await database.ExperimentAsync($"levels-{i}"));
+                var model = new Dashboard.Registry.RegisteredModel { Name = $"levels-model-{i}" };
+                db.RegisteredModels.Add(model);
+                await db.SaveChangesAsync(Ct);
+                models.Add(model.Id);
+            }
+        }
+        var grants = new (string Kind, string Name, AccessLevel Level)?[]
+        {
+            null,
+            (PrincipalKind.User, "gus", AccessLevel.Edit),
+            (PrincipalKind.Group, "ops", AccessLevel.Manage),
+            (PrincipalKind.User, "gus", AccessLevel.NoPermissions),
+        };
+        for (var i = 0; i < grants.Length; i++)
+        {
+            if (grants[i] is { } g)
+            {
+                await permissions.SetExperimentGrantAsync(experiments[i], g.Kind, g.Name, g.Level, Ct);
+                await permissions.SetRegisteredModelGrantAsync(models[i], g.Kind, g.Name, g.Level, Ct);
+            }
+        }
+
+        foreach (var caller in new[] { Person("gus", groups: ["ops"]), Person("dan"), Person("olga", groups: ["ops"], scope: TokenScope.Write),
+                     Person("vic", DashboardRole.Viewer, ["ops"]), Person("ada", DashboardRole.Admin) })
+        {
+            var experimentLevels = await permissions.ExperimentLevelsAsync(caller, experiments, Ct);
+            var modelLevels = await permissions.RegisteredModelLevelsAsync(caller, models, Ct);
+            experimentLevels.Keys.ShouldBe(experiments, ignoreOrder: true);
+            modelLevels.Keys.ShouldBe(models, ignoreOrder: true);
+            for (var i = 0; i < experiments.Count; i++)
+            {
+                experimentLevels[experiments[i]].ShouldBe(await permissions.ExperimentLevelAsync(caller, experiments[i], Ct), $"{caller.Name} on experiment {i}");
+                modelLevels[models[i]].ShouldBe(await permissions.RegisteredModelLevelAsync(caller, models[i], Ct), $"{caller.Name} on model {i}");
+            }
+        }
+        // gus: the default, his EDIT, his group's MANAGE, his own NO_PERMISSIONS over the group's.
+        var gus = await permissions.ExperimentLevelsAsync(Person("gus", groups: ["ops"]), experiments, Ct);
+        experiments.Select(id => gus[id]).ShouldBe([AccessLevel.Read, AccessLevel.Edit, AccessLevel.Manage, AccessLevel.NoPermissions]);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task The_read_filter_of_the_searches_agrees_with_the_rules_and_pages_in_sql(DatabaseProvider provider)
     {
         await using var database = await TestDatabase.CreateAsync(provider);

@@ -207,6 +207,91 @@ public sealed class RegistryPagesTests : ComponentContext
         page.WaitForAssertion(() => page.Find("[data-testid=model-not-found]").TextContent.ShouldBe("Registered Model with name=nobody ü not found"));
     }
 
+    /// <summary>The model page of a Contributor with <paramref name="grant"/> on the model (none: DefaultPermission, READ).</summary>
+    private async Task<IRenderedComponent<ModelPage>> ModelPageOfContributorAsync(string name, Dashboard.Security.AccessLevel? grant)
+    {
+        await ModelWithVersionsAsync(name, 1, new KeyValueInput("task", "ocr"));
+        await Registry.SetAliasAsync(name, "champion", "1", Actor.Local, Ct);
+        if (grant is { } level)
+        {
+            var permissions = Services.GetRequiredService<Dashboard.Security.PermissionService>();
+            await permissions.SetRegisteredModelGrantAsync(await permissions.RegisteredModelIdAsync(name, Ct), Dashboard.Security.PrincipalKind.User, "cora", level, Ct);
+        }
+        Auth.SetAuthorized("cora");
+        Auth.SetClaims(new System.Security.Claims.Claim(Dashboard.Security.DashboardClaims.Role, nameof(Dashboard.Security.DashboardRole.Contributor)));
+        Go($"/models/{Uri.EscapeDataString(name)}?version=1");
+        var page = Render<ModelPage>(p => p.Add(x => x.Name, name));
+        page.WaitForAssertion(() => page.Find("[data-testid=version-panel]").GetAttribute("data-version").ShouldBe("1"), TimeSpan.FromSeconds(10));
+        return page;
+    }
+
+    private static string[] Shown(IRenderedComponent<ModelPage> page, params string[] testIds) =>
+        [.. testIds.Where(id => page.FindAll($"[data-testid='{id}']").Count > 0)];
+
+    private static readonly string[] EditControls =
+        ["model-tags-key", "model-tags-set", "version-tags-key", "version-tags-set", "describe-model", "describe-version", "alias-set", "alias-name", "stage-to:Production", "archive-existing"];
+
+    [Fact]
+    public async Task A_contributor_reading_a_model_sees_its_tags_but_no_tag_editors_or_other_edit_controls()
+    {
+        await UseRegistryAsync();
+        var page = await ModelPageOfContributorAsync("read only", grant: null);
+
+        Shown(page, EditControls).ShouldBeEmpty();
+        Shown(page, "delete-alias:champion").ShouldBeEmpty();
+        page.Find("[data-testid=model-tags] [data-testid=tag]").TextContent.Trim().ShouldBe("task=ocr");
+        page.Find("[data-testid=version-tags] [data-testid=tag]").TextContent.Trim().ShouldBe("dataset=mnist");
+        page.FindAll("[data-testid=tag] .mud-chip-close-button").ShouldBeEmpty();
+        page.Find("[data-testid=rename-model]").HasAttribute("disabled").ShouldBeTrue();
+        page.Find("[data-testid=delete-model]").HasAttribute("disabled").ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task A_contributor_with_edit_on_a_model_sees_its_editors_and_with_manage_its_removals()
+    {
+        await UseRegistryAsync();
+        var edit = await ModelPageOfContributorAsync("edited", Dashboard.Security.AccessLevel.Edit);
+
+        Shown(edit, EditControls).ShouldBe(EditControls);
+        // Removing a model's tag needs EDIT, a version's tag or an alias MANAGE (as the API).
+        edit.FindAll("[data-testid=model-tags] [data-testid=tag] .mud-chip-close-button").Count.ShouldBe(1);
+        edit.FindAll("[data-testid=version-tags] [data-testid=tag] .mud-chip-close-button").ShouldBeEmpty();
+        Shown(edit, "delete-alias:champion").ShouldBeEmpty();
+        edit.Find("[data-testid=rename-model]").HasAttribute("disabled").ShouldBeFalse();
+        edit.Find("[data-testid=delete-model]").HasAttribute("disabled").ShouldBeTrue();
+
+        var manage = await ModelPageOfContributorAsync("managed", Dashboard.Security.AccessLevel.Manage);
+        Shown(manage, EditControls).ShouldBe(EditControls);
+        manage.FindAll("[data-testid=version-tags] [data-testid=tag] .mud-chip-close-button").Count.ShouldBe(1);
+        Shown(manage, "delete-alias:champion").ShouldBe(["delete-alias:champion"]);
+        manage.Find("[data-testid=delete-model]").HasAttribute("disabled").ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_contributor_sees_a_listed_models_edit_icons_only_with_edit_and_its_delete_only_with_manage()
+    {
+        await UseRegistryAsync();
+        var permissions = Services.GetRequiredService<Dashboard.Security.PermissionService>();
+        foreach (var (name, level) in new (string, Dashboard.Security.AccessLevel?)[]
+                 { ("plain", null), ("edited", Dashboard.Security.AccessLevel.Edit), ("managed", Dashboard.Security.AccessLevel.Manage) })
+        {
+            await Registry.CreateRegisteredModelAsync(name, [], null, Actor.Local, Ct);
+            if (level is { } l)
+            {
+                await permissions.SetRegisteredModelGrantAsync(await permissions.RegisteredModelIdAsync(name, Ct), Dashboard.Security.PrincipalKind.User, "cora", l, Ct);
+            }
+        }
+        Auth.SetAuthorized("cora");
+        Auth.SetClaims(new System.Security.Claims.Claim(Dashboard.Security.DashboardClaims.Role, nameof(Dashboard.Security.DashboardRole.Contributor)));
+
+        var page = Render<ModelsPage>();
+
+        page.WaitForAssertion(() => page.FindAll("[data-testid=model-link]").Count.ShouldBe(3), TimeSpan.FromSeconds(10));
+        page.FindAll("[data-testid=rename-model]").Select(b => b.GetAttribute("aria-label")).ShouldBe(["Rename edited", "Rename managed"]);
+        page.FindAll("[data-testid=describe-model]").Count.ShouldBe(2);
+        page.FindAll("[data-testid=delete-model]").Select(b => b.GetAttribute("aria-label")).ShouldBe(["Delete managed"]);
+    }
+
     private void Go(string uri) => Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo(uri);
 
     private static List<string> Stages(IRenderedComponent<ModelPage> page) =>

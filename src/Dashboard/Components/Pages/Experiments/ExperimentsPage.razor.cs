@@ -25,7 +25,19 @@ public partial class ExperimentsPage
     /// <summary>A Viewer (or a read token's circuit) sees no edit controls; the handlers refuse anyway.</summary>
     private bool _canWrite;
 
+    /// <summary>The caller's permission on the shown page's experiments (one query per page load, none for an Admin):
+    /// rename needs EDIT, delete and restore MANAGE, as the API requires.</summary>
+    private IReadOnlyDictionary<long, AccessLevel> _levels = new Dictionary<long, AccessLevel>();
+
     protected override async Task OnInitializedAsync() => _canWrite = await Access.CanCreateAsync();
+
+    private bool Can(Experiment experiment, AccessLevel needed) =>
+        _canWrite && _levels.TryGetValue(experiment.Id, out var level) && level >= needed;
+
+    private bool CanRename(Experiment experiment) => Can(experiment, AccessLevel.Edit);
+
+    /// <summary>Delete and restore.</summary>
+    private bool CanDelete(Experiment experiment) => Can(experiment, AccessLevel.Manage);
 
     protected override async Task OnParametersSetAsync()
     {
@@ -67,6 +79,7 @@ public partial class ExperimentsPage
         }
         var (page, total) = await List.PageAsync(filter, Deleted ? ViewType.DeletedOnly : ViewType.ActiveOnly,
             ["last_update_time DESC"], state.Page * state.PageSize, state.PageSize, await Access.ReadScopeAsync(), ct);
+        _levels = await Access.ExperimentsAsync(page.Select(e => e.Experiment.Id).ToList(), ct);
         return new GridData<ExperimentSummary> { Items = page, TotalItems = (int)Math.Min(total, int.MaxValue) };
     }
 

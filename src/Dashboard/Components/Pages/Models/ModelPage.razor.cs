@@ -34,6 +34,12 @@ public partial class ModelPage
 
     /// <summary>The caller's permission on the model: edit controls are disabled below EDIT (MANAGE for delete); the handlers check again.</summary>
     private Dashboard.Security.AccessLevel _level;
+
+    /// <summary>Changes (description, tags, stage, aliases, rename) need EDIT on the model; the controls are not shown below it.</summary>
+    private bool CanEdit => _level >= Dashboard.Security.AccessLevel.Edit;
+
+    /// <summary>Deletes (the model, an alias, a version's tag) need MANAGE, as the API requires.</summary>
+    private bool CanManage => _level >= Dashboard.Security.AccessLevel.Manage;
     private string? _stageError;
     private string? _aliasError;
     private string? _aliasName;

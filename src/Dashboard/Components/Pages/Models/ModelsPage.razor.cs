@@ -33,6 +33,16 @@ public partial class ModelsPage
 
     protected override async Task OnInitializedAsync() => _canWrite = await Access.CanCreateAsync();
 
+    /// <summary>The caller's permission on the shown models (one query per page, none for an Admin): description and
+    /// rename need EDIT, delete MANAGE, as the API requires.</summary>
+    private IReadOnlyDictionary<long, Dashboard.Security.AccessLevel> _levels = new Dictionary<long, Dashboard.Security.AccessLevel>();
+
+    private bool CanEdit(RegisteredModel model) =>
+        _canWrite && _levels.TryGetValue(model.Id, out var level) && level >= Dashboard.Security.AccessLevel.Edit;
+
+    private bool CanDelete(RegisteredModel model) =>
+        _canWrite && _levels.TryGetValue(model.Id, out var level) && level >= Dashboard.Security.AccessLevel.Manage;
+
     protected override async Task OnParametersSetAsync()
     {
         _pages.Clear();
@@ -67,6 +77,7 @@ public partial class ModelsPage
             var page = await Registry.SearchRegisteredModelsAsync(new RegisteredModelSearchRequest(filter, PageSize, ["name ASC"], _pages[^1],
                 await Access.ReadScopeAsync()));
             _models = [.. page.Items];
+            _levels = await Access.RegisteredModelsAsync([.. _models.Select(m => m.Model.Id)]);
             _next = page.NextPageToken;
         }
         catch (MlflowException e)
