@@ -5,6 +5,7 @@ using Dashboard.Core.Tests.Support;
 using Dashboard.Data;
 using Dashboard.Security;
 using Dashboard.Tests.Support;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using static Dashboard.Tests.Support.Make;
 
@@ -138,6 +139,56 @@ public class PermissionTests
         // The creator manages: deletes runs and the experiment.
         (await owner.PostAsync($"{Mlflow}/runs/delete", $$"""{"run_id": "{{run}}"}""")).ShouldBeOk();
         (await owner.PostAsync($"{Mlflow}/experiments/delete", $$"""{"experiment_id": "{{id}}"}""")).ShouldBeOk();
+    }
+
+    [Fact]
+    public async Task The_permission_endpoints_refuse_bad_input_with_mlflow_errors_and_store_nothing()
+    {
+        await using var server = await StartAsync(DatabaseProvider.Sqlite);
+        var admin = await PersonAsync(server, "ada", DashboardRole.Admin);
+        var id = await CreateExperimentAsync(admin, Name("perm-bad"));
+        var model = Name("perm-bad-model");
+        (await admin.PostAsync($"{MakeRegistry.Models}/create", $$"""{"name": {{J(model)}}}""")).ShouldBeOk();
+        var create = $"{Mlflow}/experiments/permissions/create";
+        string[] bad =
+        [
+            $$"""{"experiment_id": "{{id}}", "username": "rita", "permission": "read"}""",
+            $$"""{"experiment_id": "{{id}}", "username": "rita", "permission": "OWNER"}""",
+            $$"""{"experiment_id": "{{id}}", "username": "rita"}""",
+            $$"""{"experiment_id": "{{id}}", "permission": "READ"}""",
+            $$"""{"experiment_id": "{{id}}", "username": "rita", "group_name": "vision", "permission": "READ"}""",
+            $$"""{"experiment_id": "{{id}}", "username": {{J(new string('u', 257))}}, "permission": "READ"}""",
+            $$"""{"experiment_id": "{{id}}", "group_name": {{J(new string('g', 257))}}, "permission": "READ"}""",
+            $$"""{"experiment_id": "{{id}}", "username": 7, "permission": "READ"}""",
+            "{\"experiment_id\": \"" + id + "\", \"username\": ",
+        ];
+        foreach (var body in bad)
+        {
+            var reply = await admin.PostAsync(create, body);
+            reply.Status.ShouldBe(HttpStatusCode.BadRequest, body + " → " + reply.Text);
+            reply.ErrorCode.ShouldBeOneOf(["INVALID_PARAMETER_VALUE", "BAD_REQUEST"], body);
+        }
+        (await admin.PostAsync(create, """{"experiment_id": "987654321", "username": "rita", "permission": "READ"}"""))
+            .ShouldFail(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+        (await admin.PostAsync($"{Mlflow}/registered-models/permissions/create",
+            $$"""{"name": {{J(model)}}, "username": "rita", "permission": "ALL"}""")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        await using var db = await server.Services.GetRequiredService<IDbContextFactory<DashboardDbContext>>()
+            .CreateDbContextAsync(Ct);
+        (await db.ExperimentGrants.CountAsync(g => g.PrincipalName != "ada", Ct)).ShouldBe(0);
+        (await db.RegisteredModelGrants.CountAsync(g => g.PrincipalName != "ada", Ct)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task The_record_of_blocked_secrets_refuses_a_bad_page_size_or_token()
+    {
+        await using var server = await StartAsync(DatabaseProvider.Sqlite);
+        var admin = await PersonAsync(server, "ada", DashboardRole.Admin);
+        foreach (var query in new[] { "max_results=0", "max_results=1001", "max_results=x", "page_token=abc", "page_token=-1" })
+        {
+            var reply = await admin.GetAsync($"/api/v1/secret-blocks?{query}");
+            reply.Status.ShouldBe(HttpStatusCode.BadRequest, query + " → " + reply.Text);
+        }
+        (await admin.GetAsync("/api/v1/secret-blocks?max_results=5")).ShouldBeOk();
     }
 
     [Theory, MemberData(nameof(Providers))]

@@ -137,13 +137,17 @@ public static class PermissionEndpoints
     {
         var hasUser = !string.IsNullOrWhiteSpace(username);
         var hasGroup = !string.IsNullOrWhiteSpace(groupName);
-        return (hasUser, hasGroup) switch
+        var (kind, name, field) = (hasUser, hasGroup) switch
         {
-            (true, false) => (PrincipalKind.User, username!.Trim()),
-            (false, true) => (PrincipalKind.Group, groupName!.Trim()),
+            (true, false) => (PrincipalKind.User, username!.Trim(), "username"),
+            (false, true) => (PrincipalKind.Group, groupName!.Trim(), "group_name"),
             (true, true) => throw MlflowException.InvalidParameter("Give either 'username' or 'group_name', not both."),
             _ => throw MlflowException.Missing("username"),
         };
+        // The column holds an actor's name; a longer one names nobody and must not reach the database.
+        return name.Length <= Registry.Actor.MaxLength
+            ? (kind, name)
+            : throw MlflowException.InvalidParameter($"'{field}' exceeds the maximum length of {Registry.Actor.MaxLength} characters.");
     }
 
     private static AccessLevel Permission(string? text)
