@@ -735,16 +735,7 @@ public sealed class RegistryService(
     /// One transaction of registry writes. On SQLite the process's writers take turns first (<see cref="SqliteWriteGate"/>),
     /// as the tracking writes do, instead of meeting in SQLite's busy handler.
     /// </summary>
-    private async Task<T> WriteAsync<T>(Func<DashboardDbContext, Task<T>> work, CancellationToken ct)
-    {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        using var turn = db.Provider == DatabaseProvider.Sqlite
-            ? await SqliteWriteGate.EnterAsync(db.Database.GetConnectionString()!, ct) : null;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var result = await work(db);
-        await tx.CommitAsync(ct);
-        return result;
-    }
+    private Task<T> WriteAsync<T>(Func<DashboardDbContext, Task<T>> work, CancellationToken ct) => dbs.WriteAsync(work, ct);
 
     /// <summary>
     /// Writes the model's row (unchanged), which holds it until the transaction ends: the serialization point of every

@@ -59,7 +59,7 @@ public sealed class TokenService(IDbContextFactory<DashboardDbContext> dbs, Time
             CreatedBy = createdBy,
         };
         await using var db = await dbs.CreateDbContextAsync(ct);
-        using var turn = await EnterWriteAsync(db, ct);
+        using var turn = await SqliteWriteGate.EnterAsync(db, ct);
         db.AccessTokens.Add(token);
         await db.SaveChangesAsync(ct);
         return new IssuedToken(token, secret);
@@ -82,7 +82,7 @@ public sealed class TokenService(IDbContextFactory<DashboardDbContext> dbs, Time
         }
         if (token.LastUsedTime is not { } last || now - last >= (long)LastUseResolution.TotalMilliseconds)
         {
-            using var turn = await EnterWriteAsync(db, ct);
+            using var turn = await SqliteWriteGate.EnterAsync(db, ct);
             await db.AccessTokens.Where(t => t.Id == token.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedTime, now), ct);
             token.LastUsedTime = now;
         }
@@ -93,7 +93,7 @@ public sealed class TokenService(IDbContextFactory<DashboardDbContext> dbs, Time
     public async Task<bool> RevokeAsync(long tokenId, CancellationToken ct)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        using var turn = await EnterWriteAsync(db, ct);
+        using var turn = await SqliteWriteGate.EnterAsync(db, ct);
         var now = Now.ToUnixTimeMilliseconds();
         return await db.AccessTokens.Where(t => t.Id == tokenId && t.RevokedTime == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedTime, now), ct) > 0;
@@ -116,7 +116,4 @@ public sealed class TokenService(IDbContextFactory<DashboardDbContext> dbs, Time
         }
         return await query.OrderByDescending(t => t.CreationTime).ThenByDescending(t => t.Id).ToListAsync(ct);
     }
-
-    private static async Task<IDisposable?> EnterWriteAsync(DashboardDbContext db, CancellationToken ct) =>
-        db.Provider == DatabaseProvider.Sqlite ? await SqliteWriteGate.EnterAsync(db.Database.GetConnectionString()!, ct) : null;
 }

@@ -100,14 +100,5 @@ public sealed class UserDirectory(IDbContextFactory<DashboardDbContext> dbs, Tim
         return await db.Users.AsNoTracking().OrderBy(u => u.Name).ToListAsync(ct);
     }
 
-    private async Task<T> WriteAsync<T>(Func<DashboardDbContext, Task<T>> work, CancellationToken ct)
-    {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        using var turn = db.Provider == DatabaseProvider.Sqlite
-            ? await SqliteWriteGate.EnterAsync(db.Database.GetConnectionString()!, ct) : null;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var result = await work(db);
-        await tx.CommitAsync(ct);
-        return result;
-    }
+    private Task<T> WriteAsync<T>(Func<DashboardDbContext, Task<T>> work, CancellationToken ct) => dbs.WriteAsync(work, ct);
 }

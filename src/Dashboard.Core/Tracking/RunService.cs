@@ -248,8 +248,7 @@ public sealed class RunService(IDbContextFactory<DashboardDbContext> dbs, TimePr
 
         await using var db = await dbs.CreateDbContextAsync(ct);
         // Validation and parsing above run in parallel; the write waits for its turn (SQLite has one writer).
-        using var turn = db.Provider == DatabaseProvider.Sqlite
-            ? await SqliteWriteGate.EnterAsync(db.Database.GetConnectionString()!, ct) : null;
+        using var turn = await SqliteWriteGate.EnterAsync(db, ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var connection = db.Database.GetDbConnection();
         var dbTx = tx.GetDbTransaction();
