@@ -5,6 +5,7 @@ using Dashboard.Artifacts;
 using Dashboard.Auth;
 using Dashboard.Components;
 using Dashboard.Data;
+using Dashboard.Governance;
 using Dashboard.ModelCards;
 using Dashboard.Registry;
 using Dashboard.Search;
@@ -34,6 +35,8 @@ builder.Services.AddSingleton<LoggedModelSearchService>();
 builder.Services.AddSingleton<ModelSourceResolver>();
 builder.Services.AddSingleton<RegistrySearchService>();
 builder.Services.AddSingleton<RegistryService>();
+// Governance (issue 7): promotion requests, policies and gates.
+builder.Services.AddSingleton<PromotionService>();
 builder.Services.AddSingleton<ExperimentListService>();
 builder.Services.AddSingleton<RunTableService>();
 // Made now, so that a wrong root or S3 setting stops the start; registered through a factory so that the container

@@ -1,4 +1,5 @@
 using System.Text;
+using Dashboard.Governance;
 using Dashboard.Registry;
 using Dashboard.Security;
 using Dashboard.Tracking;
@@ -80,6 +81,14 @@ public abstract class DashboardDbContext : DbContext
     public DbSet<ExperimentGrant> ExperimentGrants => Set<ExperimentGrant>();
     public DbSet<RegisteredModelGrant> RegisteredModelGrants => Set<RegisteredModelGrant>();
     public DbSet<SecretBlock> SecretBlocks => Set<SecretBlock>();
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<PromotionRequest> PromotionRequests => Set<PromotionRequest>();
+    public DbSet<PromotionReview> PromotionReviews => Set<PromotionReview>();
+    public DbSet<PromotionComment> PromotionComments => Set<PromotionComment>();
+    public DbSet<PromotionPolicy> PromotionPolicies => Set<PromotionPolicy>();
+    public DbSet<Webhook> Webhooks => Set<Webhook>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -193,6 +202,7 @@ public abstract class DashboardDbContext : DbContext
         ConfigureLoggedModels(modelBuilder);
         ConfigureRegistry(modelBuilder);
         ConfigureSecurity(modelBuilder);
+        ConfigureGovernance(modelBuilder);
 
         UseSnakeCaseColumns(modelBuilder);
         modelBuilder.Entity<Metric>().Property(x => x.IsNaN).HasColumnName("is_nan");
@@ -343,6 +353,127 @@ public abstract class DashboardDbContext : DbContext
             e.Property(x => x.RunId).HasMaxLength(Lengths.RunId);
             e.Property(x => x.ModelName).HasMaxLength(Lengths.RegisteredModelName);
             e.HasIndex(x => x.Time);
+        });
+    }
+
+    /// <summary>Audit trail, promotion requests and policies, webhooks and their outbox (issue 7, docs/adr/0013).</summary>
+    private static void ConfigureGovernance(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<AuditEvent>(e =>
+        {
+            e.ToTable("audit_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Actor).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Action).HasMaxLength(64);
+            e.Property(x => x.TargetType).HasMaxLength(32);
+            e.Property(x => x.Target).HasMaxLength(500);
+            e.Property(x => x.ModelName).HasMaxLength(Lengths.RegisteredModelName);
+            e.Property(x => x.Before).HasMaxLength(AuditLog.MaxStateLength);
+            e.Property(x => x.After).HasMaxLength(AuditLog.MaxStateLength);
+            e.Property(x => x.Reason).HasMaxLength(5000);
+            // Newest first, and the same per model (the timeline), per actor, per action, per request.
+            e.HasIndex(x => x.Time);
+            e.HasIndex(x => new { x.RegisteredModelId, x.Id });
+            e.HasIndex(x => new { x.Actor, x.Id });
+            e.HasIndex(x => new { x.Action, x.Id });
+            e.HasIndex(x => x.RequestId);
+        });
+        modelBuilder.Entity<PromotionRequest>(e =>
+        {
+            e.ToTable("promotion_requests");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.ModelName).HasMaxLength(Lengths.RegisteredModelName);
+            e.Property(x => x.TargetKind).HasMaxLength(8);
+            e.Property(x => x.Target).HasMaxLength(Lengths.Alias);
+            e.Property(x => x.State).HasMaxLength(16);
+            e.Property(x => x.RequestedBy).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Comment).HasMaxLength(5000);
+            e.Property(x => x.ClosedBy).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.GateResults).HasMaxLength(32000);
+            e.Property(x => x.OverrideReason).HasMaxLength(5000);
+            e.Property(x => x.OverriddenBy).HasMaxLength(Actor.MaxLength);
+            // The inbox (open requests), a model's requests, a requester's requests.
+            e.HasIndex(x => new { x.State, x.Id });
+            e.HasIndex(x => new { x.RegisteredModelId, x.Version });
+            e.HasIndex(x => new { x.RequestedBy, x.Id });
+            e.HasMany(x => x.Reviews).WithOne().HasForeignKey(r => r.RequestId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(x => x.Comments).WithOne().HasForeignKey(c => c.RequestId).OnDelete(DeleteBehavior.Cascade);
+            // No foreign key to the model: a request (and its record) outlives the model's deletion.
+        });
+        modelBuilder.Entity<PromotionReview>(e =>
+        {
+            e.ToTable("promotion_reviews");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Reviewer).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Decision).HasMaxLength(8);
+            e.Property(x => x.Comment).HasMaxLength(5000);
+            // One review per person and request: distinct approvers are a constraint, not a hope.
+            e.HasIndex(x => new { x.RequestId, x.Reviewer }).IsUnique();
+        });
+        modelBuilder.Entity<PromotionComment>(e =>
+        {
+            e.ToTable("promotion_comments");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Author).HasMaxLength(Actor.MaxLength);
+            e.Property(x => x.Body).HasMaxLength(5000);
+            e.HasIndex(x => new { x.RequestId, x.Id });
+        });
+        modelBuilder.Entity<PromotionPolicy>(e =>
+        {
+            e.ToTable("promotion_policies");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.ProtectedStages).HasMaxLength(200);
+            e.Property(x => x.ProtectedAliases).HasMaxLength(4000);
+            e.Property(x => x.ApproverGroups).HasMaxLength(4000);
+            e.Property(x => x.DirectChange).HasMaxLength(16);
+            e.Property(x => x.Gates).HasMaxLength(16000);
+            e.Property(x => x.UpdatedBy).HasMaxLength(Actor.MaxLength);
+            // One policy per model; the global default (null) is kept to one by PromotionService.
+            e.HasIndex(x => x.RegisteredModelId).IsUnique();
+            e.HasOne<RegisteredModel>().WithMany().HasForeignKey(x => x.RegisteredModelId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<Webhook>(e =>
+        {
+            e.ToTable("webhooks");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Name).HasMaxLength(100);
+            e.Property(x => x.Url).HasMaxLength(Lengths.Uri);
+            e.Property(x => x.Events).HasMaxLength(2000);
+            e.Property(x => x.ModelName).HasMaxLength(Lengths.RegisteredModelName);
+            e.Property(x => x.Secret).HasMaxLength(256);
+            e.Property(x => x.CreatedBy).HasMaxLength(Actor.MaxLength);
+        });
+        modelBuilder.Entity<WebhookDelivery>(e =>
+        {
+            e.ToTable("webhook_deliveries");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.EventId).HasMaxLength(32);
+            e.Property(x => x.EventType).HasMaxLength(64);
+            e.Property(x => x.Payload).HasMaxLength(64000);
+            e.Property(x => x.State).HasMaxLength(16);
+            e.Property(x => x.LastError).HasMaxLength(1000);
+            e.Property(x => x.LockedBy).HasMaxLength(100);
+            // The dispatcher's question: which pending deliveries are due.
+            e.HasIndex(x => new { x.State, x.NextAttemptAt });
+            // A webhook's delivery log, newest first.
+            e.HasIndex(x => new { x.WebhookId, x.Id });
+            e.HasOne<Webhook>().WithMany().HasForeignKey(x => x.WebhookId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<WebhookAttempt>(e =>
+        {
+            e.ToTable("webhook_attempts");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedOnAdd();
+            e.Property(x => x.Error).HasMaxLength(1000);
+            e.HasIndex(x => new { x.DeliveryId, x.Number });
+            e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(x => x.DeliveryId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 

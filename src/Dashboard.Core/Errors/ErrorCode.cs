@@ -32,6 +32,9 @@ public static class ErrorCodes
         ErrorCode.PERMISSION_DENIED => 403,
         ErrorCode.RESOURCE_DOES_NOT_EXIST or ErrorCode.ENDPOINT_NOT_FOUND => 404,
         ErrorCode.REQUEST_LIMIT_EXCEEDED => 429,
+        // Not sent by our MLflow endpoints (MLflow's own 500 for it is replaced by 400 there): /api/v1 uses it for an
+        // illegal state transition (a promotion request that is no longer Pending), answered 409 Conflict.
+        ErrorCode.INVALID_STATE => 409,
         ErrorCode.NOT_IMPLEMENTED => 501,
         ErrorCode.TEMPORARILY_UNAVAILABLE => 503,
         _ => 500,

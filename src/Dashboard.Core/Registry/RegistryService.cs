@@ -1,5 +1,6 @@
 using Dashboard.Data;
 using Dashboard.Errors;
+using Dashboard.Governance;
 using Dashboard.Search;
 using Dashboard.Secrets;
 using Dashboard.Tracking;
@@ -76,6 +77,9 @@ public sealed class RegistryService(
             try
             {
                 await db.SaveChangesAsync(ct);
+                AuditLog.Add(db, now, actor.Name, AuditActions.ModelCreated, AuditTargets.RegisteredModel, n,
+                    after: new { name = n, description, tags = tagRows.ToDictionary(t => t.Key, t => t.Value) }, modelId: model.Id, modelName: n);
+                await db.SaveChangesAsync(ct);
             }
             catch (DbUpdateException)
             {
@@ -111,9 +115,13 @@ public sealed class RegistryService(
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             var now = Now;
+            var before = await db.RegisteredModels.Where(m => m.Id == id).Select(m => m.Description).FirstAsync(ct);
             await db.RegisteredModels.Where(m => m.Id == id).ExecuteUpdateAsync(s => s
                 .SetProperty(m => m.Description, description)
                 .SetProperty(m => m.LastUpdatedTime, now), ct);
+            AuditLog.Add(db, now, null, AuditActions.ModelUpdated, AuditTargets.RegisteredModel, n,
+                new { description = before }, new { description }, modelId: id, modelName: n);
+            await db.SaveChangesAsync(ct);
             return (await LoadModelsAsync(db, [id], ct))[0];
         }, ct);
     }
@@ -147,6 +155,9 @@ public sealed class RegistryService(
                 // MLflow stamps the versions of a renamed model as updated.
                 await db.ModelVersions.Where(v => v.RegisteredModelId == id)
                     .ExecuteUpdateAsync(s => s.SetProperty(v => v.LastUpdatedTime, now), ct);
+                AuditLog.Add(db, now, null, AuditActions.ModelRenamed, AuditTargets.RegisteredModel, target,
+                    new { name = n }, new { name = target }, modelId: id, modelName: target);
+                await db.SaveChangesAsync(ct);
             }
             return (await LoadModelsAsync(db, [id], ct))[0];
         }, ct);
@@ -168,6 +179,9 @@ public sealed class RegistryService(
             {
                 db.RegistryEvents.Add(AliasEvent(RegistryEventKind.AliasDeleted, id, n, alias.Alias, alias.Version, null, actor, now));
             }
+            var versions = await db.ModelVersions.Where(v => v.RegisteredModelId == id && !v.Deleted).CountAsync(ct);
+            AuditLog.Add(db, now, actor.Name, AuditActions.ModelDeleted, AuditTargets.RegisteredModel, n,
+                before: new { name = n, versions, aliases = aliases.ToDictionary(a => a.Alias, a => a.Version) }, modelId: id, modelName: n);
             await db.SaveChangesAsync(ct);
             // The database cascades to versions, their tags, the model's tags and aliases.
             await db.RegisteredModels.Where(m => m.Id == id).ExecuteDeleteAsync(ct);
@@ -201,6 +215,8 @@ public sealed class RegistryService(
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
             var tag = await db.RegisteredModelTags.FirstOrDefaultAsync(t => t.RegisteredModelId == id && t.Key == key, ct);
+            AuditLog.Add(db, Now, null, AuditActions.ModelTagSet, AuditTargets.RegisteredModel, n,
+                tag is null ? null : new { key, value = tag.Value }, new { key, value = v }, modelId: id, modelName: n);
             if (tag is null)
             {
                 db.RegisteredModelTags.Add(new RegisteredModelTag { RegisteredModelId = id, Key = key!, Value = v });
@@ -222,7 +238,14 @@ public sealed class RegistryService(
         await WriteAsync(async db =>
         {
             var id = await LockModelAsync(db, n, ct) ?? throw ModelNotFound(n);
-            await db.RegisteredModelTags.Where(t => t.RegisteredModelId == id && t.Key == k).ExecuteDeleteAsync(ct);
+            var old = await db.RegisteredModelTags.Where(t => t.RegisteredModelId == id && t.Key == k).Select(t => t.Value).FirstOrDefaultAsync(ct);
+            if (old is not null)
+            {
+                await db.RegisteredModelTags.Where(t => t.RegisteredModelId == id && t.Key == k).ExecuteDeleteAsync(ct);
+                AuditLog.Add(db, Now, null, AuditActions.ModelTagDeleted, AuditTargets.RegisteredModel, n,
+                    before: new { key = k, value = old }, modelId: id, modelName: n);
+                await db.SaveChangesAsync(ct);
+            }
             return true;
         }, ct);
     }
@@ -293,6 +316,14 @@ public sealed class RegistryService(
                 Value = t.Value,
             }));
             db.ModelVersions.Add(row);
+            var target = $"{n}/{model.LastVersion}";
+            var state = new { name = n, version = model.LastVersion, source, run_id = resolved.RunId, model_id = resolved.ModelId,
+                tags = tagRows.ToDictionary(t => t.Key, t => t.Value) };
+            AuditLog.Add(db, now, actor.Name, AuditActions.VersionCreated, AuditTargets.ModelVersion, target, after: state,
+                modelId: model.Id, modelName: n, version: model.LastVersion);
+            await WebhookOutbox.EnqueueAsync(db, WebhookEvents.VersionCreated, n,
+                new { name = n, version = model.LastVersion, source, run_id = resolved.RunId, model_id = resolved.ModelId, user_id = actor.Name },
+                now, ct);
             await db.SaveChangesAsync(ct);
             return (await LoadVersionsAsync(db, [new ModelVersionKey(model.Id, model.LastVersion)], withAliases: true, ct))[0];
         }, ct);
@@ -335,8 +366,13 @@ public sealed class RegistryService(
         {
             var key = await LockVersionAsync(db, n, number, version, ct);
             var now = Now;
+            var before = await db.ModelVersions.Where(v => v.RegisteredModelId == key.RegisteredModelId && v.Version == key.Version)
+                .Select(v => v.Description).FirstAsync(ct);
             await db.ModelVersions.Where(v => v.RegisteredModelId == key.RegisteredModelId && v.Version == key.Version)
                 .ExecuteUpdateAsync(s => s.SetProperty(v => v.Description, description).SetProperty(v => v.LastUpdatedTime, now), ct);
+            AuditLog.Add(db, now, null, AuditActions.VersionUpdated, AuditTargets.ModelVersion, $"{n}/{key.Version}",
+                new { description = before }, new { description }, modelId: key.RegisteredModelId, modelName: n, version: key.Version);
+            await db.SaveChangesAsync(ct);
             return (await LoadVersionsAsync(db, [key], withAliases: true, ct))[0];
         }, ct);
     }
@@ -361,31 +397,56 @@ public sealed class RegistryService(
         return await WriteAsync(async db =>
         {
             var key = await LockVersionAsync(db, n, number, version, ct);
-            var now = Now;
-            await TouchModelAsync(db, key.RegisteredModelId, now, ct);
-            var row = await db.ModelVersions.FirstAsync(v => v.RegisteredModelId == key.RegisteredModelId && v.Version == key.Version, ct);
-            if (row.CurrentStage != target)
-            {
-                db.RegistryEvents.Add(StageEvent(key, n, row.CurrentStage, target, actor, now));
-                row.CurrentStage = target;
-            }
-            row.LastUpdatedTime = now;
-            if (archiveExistingVersions)
-            {
-                var others = await db.ModelVersions
-                    .Where(v => v.RegisteredModelId == key.RegisteredModelId && !v.Deleted && v.Version != key.Version && v.CurrentStage == target)
-                    .OrderBy(v => v.Version).ToListAsync(ct);
-                foreach (var other in others)
-                {
-                    db.RegistryEvents.Add(StageEvent(new ModelVersionKey(key.RegisteredModelId, other.Version), n, other.CurrentStage,
-                        ModelStage.Archived, actor, now));
-                    other.CurrentStage = ModelStage.Archived;
-                    other.LastUpdatedTime = now;
-                }
-            }
-            await db.SaveChangesAsync(ct);
+            await ApplyStageAsync(db, n, key, target, archiveExistingVersions, actor, null, ct);
             return (await LoadVersionsAsync(db, [key], withAliases: true, ct))[0];
         }, ct);
+    }
+
+    /// <summary>
+    /// The stage change inside a caller's transaction, the model's row already locked (<see cref="LockVersionInAsync"/>):
+    /// the version moves, the holders are archived when asked, each change goes to the history, the audit trail (with
+    /// <paramref name="requestId"/> when a promotion request applies it) and the webhook outbox. Answers the versions
+    /// archived. PromotionService applies approved requests through it, so the change and the request's state commit together.
+    /// </summary>
+    internal async Task<IReadOnlyList<int>> ApplyStageAsync(DashboardDbContext db, string n, ModelVersionKey key, string target,
+        bool archiveExistingVersions, Actor actor, long? requestId, CancellationToken ct)
+    {
+        var now = Now;
+        await TouchModelAsync(db, key.RegisteredModelId, now, ct);
+        var row = await db.ModelVersions.FirstAsync(v => v.RegisteredModelId == key.RegisteredModelId && v.Version == key.Version, ct);
+        if (row.CurrentStage != target)
+        {
+            await RecordStageAsync(db, key, n, row.CurrentStage, target, actor, requestId, now, ct);
+            row.CurrentStage = target;
+        }
+        row.LastUpdatedTime = now;
+        var archived = new List<int>();
+        if (archiveExistingVersions)
+        {
+            var others = await db.ModelVersions
+                .Where(v => v.RegisteredModelId == key.RegisteredModelId && !v.Deleted && v.Version != key.Version && v.CurrentStage == target)
+                .OrderBy(v => v.Version).ToListAsync(ct);
+            foreach (var other in others)
+            {
+                await RecordStageAsync(db, new ModelVersionKey(key.RegisteredModelId, other.Version), n, other.CurrentStage,
+                    ModelStage.Archived, actor, requestId, now, ct);
+                other.CurrentStage = ModelStage.Archived;
+                other.LastUpdatedTime = now;
+                archived.Add(other.Version);
+            }
+        }
+        await db.SaveChangesAsync(ct);
+        return archived;
+    }
+
+    private static async Task RecordStageAsync(DashboardDbContext db, ModelVersionKey key, string n, string from, string to, Actor actor,
+        long? requestId, long now, CancellationToken ct)
+    {
+        db.RegistryEvents.Add(StageEvent(key, n, from, to, actor, now));
+        AuditLog.Add(db, now, actor.Name, AuditActions.StageChanged, AuditTargets.ModelVersion, $"{n}/{key.Version}",
+            new { stage = from }, new { stage = to }, key.RegisteredModelId, n, key.Version, requestId);
+        await WebhookOutbox.EnqueueAsync(db, WebhookEvents.StageChanged, n,
+            new { name = n, version = key.Version, from_stage = from, to_stage = to, actor = actor.Name, request_id = requestId }, now, ct);
     }
 
     /// <summary>
@@ -411,6 +472,9 @@ public sealed class RegistryService(
             var row = await db.ModelVersions.FirstAsync(v => v.RegisteredModelId == key.RegisteredModelId && v.Version == key.Version, ct);
             row.Deleted = true;
             row.LastUpdatedTime = now;
+            AuditLog.Add(db, now, actor.Name, AuditActions.VersionDeleted, AuditTargets.ModelVersion, $"{n}/{key.Version}",
+                before: new { stage = row.CurrentStage, aliases = aliases.Select(a => a.Alias).Order(StringComparer.Ordinal).ToList(), row.Source },
+                modelId: key.RegisteredModelId, modelName: n, version: key.Version);
             await db.SaveChangesAsync(ct);
             return true;
         }, ct);
@@ -428,6 +492,8 @@ public sealed class RegistryService(
             var at = await LockVersionAsync(db, n, number, version, ct);
             var tag = await db.ModelVersionTags.FirstOrDefaultAsync(
                 t => t.RegisteredModelId == at.RegisteredModelId && t.Version == at.Version && t.Key == key, ct);
+            AuditLog.Add(db, Now, null, AuditActions.VersionTagSet, AuditTargets.ModelVersion, $"{n}/{at.Version}",
+                tag is null ? null : new { key, value = tag.Value }, new { key, value = v }, at.RegisteredModelId, n, at.Version);
             if (tag is null)
             {
                 db.ModelVersionTags.Add(new ModelVersionTag { RegisteredModelId = at.RegisteredModelId, Version = at.Version, Key = key!, Value = v });
@@ -449,8 +515,16 @@ public sealed class RegistryService(
         await WriteAsync(async db =>
         {
             var at = await LockVersionAsync(db, n, number, version, ct);
-            await db.ModelVersionTags.Where(t => t.RegisteredModelId == at.RegisteredModelId && t.Version == at.Version && t.Key == k)
-                .ExecuteDeleteAsync(ct);
+            var old = await db.ModelVersionTags.Where(t => t.RegisteredModelId == at.RegisteredModelId && t.Version == at.Version && t.Key == k)
+                .Select(t => t.Value).FirstOrDefaultAsync(ct);
+            if (old is not null)
+            {
+                await db.ModelVersionTags.Where(t => t.RegisteredModelId == at.RegisteredModelId && t.Version == at.Version && t.Key == k)
+                    .ExecuteDeleteAsync(ct);
+                AuditLog.Add(db, Now, null, AuditActions.VersionTagDeleted, AuditTargets.ModelVersion, $"{n}/{at.Version}",
+                    before: new { key = k, value = old }, modelId: at.RegisteredModelId, modelName: n, version: at.Version);
+                await db.SaveChangesAsync(ct);
+            }
             return true;
         }, ct);
     }
@@ -469,24 +543,46 @@ public sealed class RegistryService(
         await WriteAsync(async db =>
         {
             var key = await LockVersionAsync(db, n, number, version, ct);
-            var row = await db.RegisteredModelAliases.FirstOrDefaultAsync(x => x.RegisteredModelId == key.RegisteredModelId && x.Alias == a, ct);
-            if (row?.Version == key.Version)
-            {
-                return true;
-            }
-            db.RegistryEvents.Add(AliasEvent(RegistryEventKind.AliasSet, key.RegisteredModelId, n, a, row?.Version, key.Version, actor, Now));
-            if (row is null)
-            {
-                db.RegisteredModelAliases.Add(new RegisteredModelAlias { RegisteredModelId = key.RegisteredModelId, Alias = a, Version = key.Version });
-            }
-            else
-            {
-                row.Version = key.Version;
-            }
-            await db.SaveChangesAsync(ct);
+            await ApplyAliasAsync(db, n, key, a, actor, null, ct);
             return true;
         }, ct);
     }
+
+    /// <summary>
+    /// The alias move inside a caller's transaction, the model's row already locked: recorded in the history, the audit
+    /// trail and the outbox. Answers the version it pointed to before (null when new or unchanged).
+    /// </summary>
+    internal async Task<int?> ApplyAliasAsync(DashboardDbContext db, string n, ModelVersionKey key, string a, Actor actor, long? requestId,
+        CancellationToken ct)
+    {
+        var row = await db.RegisteredModelAliases.FirstOrDefaultAsync(x => x.RegisteredModelId == key.RegisteredModelId && x.Alias == a, ct);
+        if (row?.Version == key.Version)
+        {
+            return null;
+        }
+        var previous = row?.Version;
+        var now = Now;
+        db.RegistryEvents.Add(AliasEvent(RegistryEventKind.AliasSet, key.RegisteredModelId, n, a, previous, key.Version, actor, now));
+        AuditLog.Add(db, now, actor.Name, AuditActions.AliasSet, AuditTargets.Alias, $"{n}@{a}",
+            previous is null ? null : new { alias = a, version = previous }, new { alias = a, version = key.Version },
+            key.RegisteredModelId, n, key.Version, requestId);
+        await WebhookOutbox.EnqueueAsync(db, WebhookEvents.AliasChanged, n,
+            new { name = n, alias = a, version = key.Version, previous_version = previous, actor = actor.Name, request_id = requestId }, now, ct);
+        if (row is null)
+        {
+            db.RegisteredModelAliases.Add(new RegisteredModelAlias { RegisteredModelId = key.RegisteredModelId, Alias = a, Version = key.Version });
+        }
+        else
+        {
+            row.Version = key.Version;
+        }
+        await db.SaveChangesAsync(ct);
+        return previous;
+    }
+
+    /// <summary>Locks the model and finds a live version in a caller's transaction (PromotionService's apply), or answers 404.</summary>
+    internal static Task<ModelVersionKey> LockVersionInAsync(DashboardDbContext db, string name, int version, CancellationToken ct) =>
+        LockVersionAsync(db, name, version, version.ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
 
     /// <summary>Removes an alias and records it; an alias that is not there is no error, as in MLflow.</summary>
     public async Task DeleteAliasAsync(string? name, string? alias, Actor actor, CancellationToken ct = default)
@@ -499,7 +595,12 @@ public sealed class RegistryService(
             var row = await db.RegisteredModelAliases.FirstOrDefaultAsync(x => x.RegisteredModelId == id && x.Alias == a, ct);
             if (row is not null)
             {
-                db.RegistryEvents.Add(AliasEvent(RegistryEventKind.AliasDeleted, id, n, a, row.Version, null, actor, Now));
+                var now = Now;
+                db.RegistryEvents.Add(AliasEvent(RegistryEventKind.AliasDeleted, id, n, a, row.Version, null, actor, now));
+                AuditLog.Add(db, now, actor.Name, AuditActions.AliasDeleted, AuditTargets.Alias, $"{n}@{a}",
+                    before: new { alias = a, version = row.Version }, modelId: id, modelName: n, version: row.Version);
+                await WebhookOutbox.EnqueueAsync(db, WebhookEvents.AliasChanged, n,
+                    new { name = n, alias = a, version = (int?)null, previous_version = row.Version, actor = actor.Name }, now, ct);
                 db.RegisteredModelAliases.Remove(row);
                 await db.SaveChangesAsync(ct);
             }
