@@ -7,11 +7,13 @@ using Dashboard.Data;
 using Dashboard.Governance;
 using Dashboard.Security;
 using Dashboard.Tests.Support;
+using Dashboard.Workers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using static Dashboard.Tests.Support.Make;
@@ -323,6 +325,33 @@ public class WebhookTests
         ids.ShouldBeInOrder(SortDirection.Descending);
         second["next_page_token"].ShouldBeNull();
         first["deliveries"]![0]!["next_attempt_time"].ShouldNotBeNull();
+    }
+
+    [Fact]
+    public void The_dispatcher_options_are_read_from_configuration_and_bad_values_stop_the_start()
+    {
+        static WebhookOptions Read(Dictionary<string, string?> values)
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+            return new ServiceCollection().AddWebhooks(configuration).BuildServiceProvider().GetRequiredService<WebhookOptions>();
+        }
+
+        var defaults = Read([]);
+        var set = Read(new()
+        {
+            ["Dashboard:Webhooks:PollSeconds"] = "0.5",
+            ["Dashboard:Webhooks:TimeoutSeconds"] = "3",
+            ["Dashboard:Webhooks:RetryBaseSeconds"] = "30",
+            ["Dashboard:Webhooks:MaxAttempts"] = "5",
+            ["Dashboard:Webhooks:Dispatch"] = "false",
+        });
+
+        (defaults.PollSeconds, defaults.TimeoutSeconds, defaults.RetryBaseSeconds, defaults.MaxAttempts, defaults.Dispatch)
+            .ShouldBe((2, 10, 10, 8, true));
+        (set.PollSeconds, set.TimeoutSeconds, set.RetryBaseSeconds, set.MaxAttempts, set.Dispatch).ShouldBe((0.5, 3, 30, 5, false));
+        Should.Throw<InvalidOperationException>(() => Read(new() { ["Dashboard:Webhooks:MaxAttempts"] = "0" }))
+            .Message.ShouldContain("MaxAttempts");
+        Should.Throw<InvalidOperationException>(() => Read(new() { ["Dashboard:Webhooks:PollSeconds"] = "soon" }));
     }
 
     private static async Task<(long Id, string Secret)> CreateHookAsync(DashboardServer server, string url, string events = "[\"*\"]")
