@@ -295,6 +295,8 @@ public class WebhookTests
         (await server.PostAsync($"{Hooks}/{id}", """{"url": "gopher://127.0.0.1/"}""", "PATCH")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
         (await server.PostAsync($"{Hooks}/{id}", """{"events": ["nope"]}""", "PATCH")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
         (await server.PostAsync($"{Hooks}/{id}", """{"name": """, "PATCH")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        (await server.PostAsync($"{Hooks}/{id}", """{"secret": "a-secret-of-my-own-choosing"}""", "PATCH"))
+            .ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
         (await server.GetAsync($"{Hooks}/{id}/deliveries?max_results=abc")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
         (await server.GetAsync($"{Hooks}/{id}/deliveries?max_results=0")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
         (await server.GetAsync($"{Hooks}/{id}/deliveries?page_token=xyz")).ShouldFail(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
