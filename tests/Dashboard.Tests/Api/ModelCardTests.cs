@@ -306,6 +306,8 @@ public class ModelCardTests(SharedServers servers)
             "/api/v1/registered-models/{name}/history", "/api/v1/registered-models/{name}/versions/{version}/history", "/api/v1/model-uri",
             "/api/v1/secret-blocks", "/api/v1/secret-policy",
             "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/service-accounts", "/api/v1/service-accounts/{name}/tokens",
+            "/api/v1/webhooks", "/api/v1/webhooks/{id}", "/api/v1/webhooks/{id}/rotate-secret", "/api/v1/webhooks/{id}/test",
+            "/api/v1/webhooks/{id}/deliveries", "/api/v1/webhooks/deliveries/{id}/redeliver",
             .. PromotionPaths.Keys],
             ignoreOrder: true);
         // Model cards and the registry's history are read-only; tokens (issue 6) are made and revoked.
@@ -315,6 +317,11 @@ public class ModelCardTests(SharedServers servers)
             ["/api/v1/tokens/{id}"] = ["delete"],
             ["/api/v1/service-accounts"] = ["get", "post"],
             ["/api/v1/service-accounts/{name}/tokens"] = ["post"],
+            ["/api/v1/webhooks"] = ["get", "post"],
+            ["/api/v1/webhooks/{id}"] = ["get", "patch", "delete"],
+            ["/api/v1/webhooks/{id}/rotate-secret"] = ["post"],
+            ["/api/v1/webhooks/{id}/test"] = ["post"],
+            ["/api/v1/webhooks/deliveries/{id}/redeliver"] = ["post"],
         };
         foreach (var (path, verbs) in PromotionPaths)
         {
