@@ -308,6 +308,7 @@ public class ModelCardTests(SharedServers servers)
             "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/service-accounts", "/api/v1/service-accounts/{name}/tokens",
             "/api/v1/webhooks", "/api/v1/webhooks/{id}", "/api/v1/webhooks/{id}/rotate-secret", "/api/v1/webhooks/{id}/test",
             "/api/v1/webhooks/{id}/deliveries", "/api/v1/webhooks/deliveries/{id}/redeliver",
+            "/api/v1/audit-events", "/api/v1/audit-events/export", "/api/v1/registered-models/{name}/timeline",
             .. PromotionPaths.Keys],
             ignoreOrder: true);
         // Model cards and the registry's history are read-only; tokens (issue 6) are made and revoked.
