@@ -39,6 +39,7 @@ public sealed class RegistryPagesTests : ComponentContext
         Services.AddSingleton<RegistrySearchService>();
         Services.AddSingleton<RegistryService>();
         Services.AddSingleton<ModelCardService>();
+        Services.AddSingleton<Dashboard.Governance.PromotionService>();
         Services.AddScoped<CircuitActor>();
         Auth = AddAuthorization();
         Render<MudBlazor.MudPopoverProvider>();
