@@ -37,6 +37,7 @@ builder.Services.AddSingleton<RegistrySearchService>();
 builder.Services.AddSingleton<RegistryService>();
 // Governance (issue 7): promotion requests, policies and gates.
 builder.Services.AddSingleton<PromotionService>();
+builder.Services.AddSingleton<AuditService>();
 builder.Services.AddSingleton<ExperimentListService>();
 builder.Services.AddSingleton<RunTableService>();
 // Made now, so that a wrong root or S3 setting stops the start; registered through a factory so that the container

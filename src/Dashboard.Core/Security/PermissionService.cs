@@ -1,5 +1,6 @@
 using Dashboard.Data;
 using Dashboard.Errors;
+using Dashboard.Governance;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Security;
@@ -24,9 +25,13 @@ public sealed record PrincipalGrant(string Kind, string Resource, string Resourc
 /// result is capped by <see cref="Caller.Ceiling"/> (a Viewer or a read token reads at most; only a session or an
 /// admin-scoped token manages). Runs, their artifacts, metrics, datasets and logged models have their experiment's
 /// permission; versions, aliases and tags their registered model's.
+/// Every change of a grant (create, update, delete, the creator's grant) is written with its audit event in one
+/// transaction (<see cref="AuditLog"/>, issue 7): the actor is the ambient one of the request or circuit.
 /// </remarks>
-public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs, PermissionDefaults defaults)
+public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs, PermissionDefaults defaults, TimeProvider? time = null)
 {
+    private long Now => (time ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
+
     public AccessLevel Default => defaults.Default;
 
     /// <summary>The read filters of one caller, for the searches.</summary>
@@ -290,41 +295,61 @@ public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs,
             .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission)).FirstOrDefaultAsync(ct);
     }
 
-    /// <summary>Creates or replaces a grant. Answers whether one existed before.</summary>
-    public async Task<bool> SetExperimentGrantAsync(long experimentId, string kind, string name, AccessLevel permission, CancellationToken ct = default)
+    /// <summary>Creates or replaces a grant, audited in the same transaction. Answers whether one existed before.</summary>
+    public Task<bool> SetExperimentGrantAsync(long experimentId, string kind, string name, AccessLevel permission, CancellationToken ct = default) =>
+        SetExperimentGrantAsync(experimentId, kind, name, permission, null, ct);
+
+    private async Task<bool> SetExperimentGrantAsync(long experimentId, string kind, string name, AccessLevel permission, string? reason,
+        CancellationToken ct)
     {
         var principal = PrincipalName(kind, name);
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        if (!await db.Experiments.AnyAsync(e => e.Id == experimentId, ct))
+        return await WriteGrantAsync(async db =>
         {
-            throw MlflowException.NotFound($"No Experiment with id={experimentId} exists");
-        }
-        var grant = await db.ExperimentGrants.FirstOrDefaultAsync(
-            g => g.ExperimentId == experimentId && g.PrincipalKind == kind && g.PrincipalName == principal, ct);
-        var existed = grant is not null;
-        if (grant is null)
-        {
-            db.ExperimentGrants.Add(new ExperimentGrant
+            var experimentName = await db.Experiments.Where(e => e.Id == experimentId).Select(e => e.Name).FirstOrDefaultAsync(ct)
+                ?? throw MlflowException.NotFound($"No Experiment with id={experimentId} exists");
+            var grant = await db.ExperimentGrants.FirstOrDefaultAsync(
+                g => g.ExperimentId == experimentId && g.PrincipalKind == kind && g.PrincipalName == principal, ct);
+            var existed = grant is not null;
+            var before = grant?.Permission;
+            if (grant is null)
             {
-                ExperimentId = experimentId, PrincipalKind = kind, PrincipalName = principal, Permission = permission,
-            });
-        }
-        else
-        {
-            grant.Permission = permission;
-        }
-        await SaveAsync(db, ct);
-        return existed;
+                db.ExperimentGrants.Add(new ExperimentGrant
+                {
+                    ExperimentId = experimentId, PrincipalKind = kind, PrincipalName = principal, Permission = permission,
+                });
+            }
+            else
+            {
+                grant.Permission = permission;
+            }
+            if (before != permission)
+            {
+                AuditLog.Add(db, Now, null, existed ? AuditActions.PermissionUpdated : AuditActions.PermissionCreated,
+                    AuditTargets.ExperimentPermission, GrantTarget(Id(experimentId), kind, principal),
+                    before is { } b ? ExperimentGrantState(experimentId, experimentName, kind, principal, b) : null,
+                    ExperimentGrantState(experimentId, experimentName, kind, principal, permission), reason: reason);
+            }
+            await SaveAsync(db, ct);
+            return existed;
+        }, ct);
     }
 
-    /// <summary>Removes a grant. Answers whether there was one.</summary>
-    public async Task<bool> DeleteExperimentGrantAsync(long experimentId, string kind, string name, CancellationToken ct = default)
-    {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.ExperimentGrants
-            .Where(g => g.ExperimentId == experimentId && g.PrincipalKind == kind && g.PrincipalName == name)
-            .ExecuteDeleteAsync(ct) > 0;
-    }
+    /// <summary>Removes a grant, audited in the same transaction. Answers whether there was one.</summary>
+    public async Task<bool> DeleteExperimentGrantAsync(long experimentId, string kind, string name, CancellationToken ct = default) =>
+        await WriteGrantAsync(async db =>
+        {
+            var grant = await db.ExperimentGrants.FirstOrDefaultAsync(
+                g => g.ExperimentId == experimentId && g.PrincipalKind == kind && g.PrincipalName == name, ct);
+            if (grant is null)
+            {
+                return false;
+            }
+            var experimentName = await db.Experiments.Where(e => e.Id == experimentId).Select(e => e.Name).FirstOrDefaultAsync(ct);
+            db.ExperimentGrants.Remove(grant);
+            AuditLog.Add(db, Now, null, AuditActions.PermissionDeleted, AuditTargets.ExperimentPermission, GrantTarget(Id(experimentId), kind, name),
+                before: ExperimentGrantState(experimentId, experimentName, kind, name, grant.Permission));
+            return await SaveDeletionAsync(db, ct);
+        }, ct);
 
     public async Task<IReadOnlyList<Grant>> ListRegisteredModelGrantsAsync(long modelId, CancellationToken ct = default)
     {
@@ -342,39 +367,61 @@ public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs,
             .Select(g => new Grant(g.PrincipalKind, g.PrincipalName, g.Permission)).FirstOrDefaultAsync(ct);
     }
 
-    public async Task<bool> SetRegisteredModelGrantAsync(long modelId, string kind, string name, AccessLevel permission, CancellationToken ct = default)
+    /// <summary>Creates or replaces a grant, audited in the same transaction. Answers whether one existed before.</summary>
+    public Task<bool> SetRegisteredModelGrantAsync(long modelId, string kind, string name, AccessLevel permission, CancellationToken ct = default) =>
+        SetRegisteredModelGrantAsync(modelId, kind, name, permission, null, ct);
+
+    private async Task<bool> SetRegisteredModelGrantAsync(long modelId, string kind, string name, AccessLevel permission, string? reason,
+        CancellationToken ct)
     {
         var principal = PrincipalName(kind, name);
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        if (!await db.RegisteredModels.AnyAsync(m => m.Id == modelId, ct))
+        return await WriteGrantAsync(async db =>
         {
-            throw MlflowException.NotFound($"No registered model with id={modelId} exists");
-        }
-        var grant = await db.RegisteredModelGrants.FirstOrDefaultAsync(
-            g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == principal, ct);
-        var existed = grant is not null;
-        if (grant is null)
-        {
-            db.RegisteredModelGrants.Add(new RegisteredModelGrant
+            var modelName = await db.RegisteredModels.Where(m => m.Id == modelId).Select(m => m.Name).FirstOrDefaultAsync(ct)
+                ?? throw MlflowException.NotFound($"No registered model with id={modelId} exists");
+            var grant = await db.RegisteredModelGrants.FirstOrDefaultAsync(
+                g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == principal, ct);
+            var existed = grant is not null;
+            var before = grant?.Permission;
+            if (grant is null)
             {
-                RegisteredModelId = modelId, PrincipalKind = kind, PrincipalName = principal, Permission = permission,
-            });
-        }
-        else
-        {
-            grant.Permission = permission;
-        }
-        await SaveAsync(db, ct);
-        return existed;
+                db.RegisteredModelGrants.Add(new RegisteredModelGrant
+                {
+                    RegisteredModelId = modelId, PrincipalKind = kind, PrincipalName = principal, Permission = permission,
+                });
+            }
+            else
+            {
+                grant.Permission = permission;
+            }
+            if (before != permission)
+            {
+                AuditLog.Add(db, Now, null, existed ? AuditActions.PermissionUpdated : AuditActions.PermissionCreated,
+                    AuditTargets.RegisteredModelPermission, GrantTarget(modelName, kind, principal),
+                    before is { } b ? ModelGrantState(modelName, kind, principal, b) : null,
+                    ModelGrantState(modelName, kind, principal, permission), modelId: modelId, modelName: modelName, reason: reason);
+            }
+            await SaveAsync(db, ct);
+            return existed;
+        }, ct);
     }
 
-    public async Task<bool> DeleteRegisteredModelGrantAsync(long modelId, string kind, string name, CancellationToken ct = default)
-    {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        return await db.RegisteredModelGrants
-            .Where(g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == name)
-            .ExecuteDeleteAsync(ct) > 0;
-    }
+    /// <summary>Removes a grant, audited in the same transaction. Answers whether there was one.</summary>
+    public async Task<bool> DeleteRegisteredModelGrantAsync(long modelId, string kind, string name, CancellationToken ct = default) =>
+        await WriteGrantAsync(async db =>
+        {
+            var grant = await db.RegisteredModelGrants.FirstOrDefaultAsync(
+                g => g.RegisteredModelId == modelId && g.PrincipalKind == kind && g.PrincipalName == name, ct);
+            if (grant is null)
+            {
+                return false;
+            }
+            var modelName = await db.RegisteredModels.Where(m => m.Id == modelId).Select(m => m.Name).FirstAsync(ct);
+            db.RegisteredModelGrants.Remove(grant);
+            AuditLog.Add(db, Now, null, AuditActions.PermissionDeleted, AuditTargets.RegisteredModelPermission, GrantTarget(modelName, kind, name),
+                before: ModelGrantState(modelName, kind, name, grant.Permission), modelId: modelId, modelName: modelName);
+            return await SaveDeletionAsync(db, ct);
+        }, ct);
 
     /// <summary>Every grant of one user or group: experiments (by name) then registered models (by name).</summary>
     public async Task<IReadOnlyList<PrincipalGrant>> ListGrantsOfAsync(string kind, string name, CancellationToken ct = default)
@@ -418,7 +465,7 @@ public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs,
     {
         if (defaults.GrantCreators)
         {
-            await SetExperimentGrantAsync(experimentId, PrincipalKind.User, caller.Name, AccessLevel.Manage, ct);
+            await SetExperimentGrantAsync(experimentId, PrincipalKind.User, caller.Name, AccessLevel.Manage, CreatorReason, ct);
         }
     }
 
@@ -426,7 +473,7 @@ public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs,
     {
         if (defaults.GrantCreators)
         {
-            await SetRegisteredModelGrantAsync(modelId, PrincipalKind.User, caller.Name, AccessLevel.Manage, ct);
+            await SetRegisteredModelGrantAsync(modelId, PrincipalKind.User, caller.Name, AccessLevel.Manage, CreatorReason, ct);
         }
     }
 
@@ -447,6 +494,40 @@ public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs,
             throw MlflowException.InvalidParameter($"A {kind} name has at most {Registry.Actor.MaxLength} characters.");
         }
         return trimmed;
+    }
+
+    /// <summary>The reason an audit event of a creator's grant gives.</summary>
+    public const string CreatorReason = "the creator manages what they create";
+
+    private Task<T> WriteGrantAsync<T>(Func<DashboardDbContext, Task<T>> work, CancellationToken ct) => dbs.WriteAsync(work, ct);
+
+    private static string Id(long id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>An audit event's target for a grant: the resource (experiment id or model name), then <c>kind:principal</c>.</summary>
+    public static string GrantTarget(string resource, string kind, string principal) => $"{resource} {kind}:{principal}";
+
+    private static object ExperimentGrantState(long experimentId, string? experimentName, string kind, string principal, AccessLevel level) =>
+        new
+        {
+            resource_type = "experiment", experiment_id = Id(experimentId), experiment_name = experimentName,
+            principal_kind = kind, principal, permission = PermissionNames.Of(level),
+        };
+
+    private static object ModelGrantState(string modelName, string kind, string principal, AccessLevel level) =>
+        new { resource_type = "registered_model", name = modelName, principal_kind = kind, principal, permission = PermissionNames.Of(level) };
+
+    private static async Task<bool> SaveDeletionAsync(DashboardDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Another request removed the grant first; its removal is the one recorded.
+            return false;
+        }
     }
 
     private static async Task SaveAsync(DashboardDbContext db, CancellationToken ct)

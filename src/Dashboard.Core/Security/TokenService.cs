@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Dashboard.Data;
+using Dashboard.Governance;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Security;
@@ -15,7 +16,8 @@ public sealed record TokenIdentity(DashboardUser User, AccessToken Token);
 /// <summary>
 /// Personal and service tokens: <c>dsh_</c> and 43 base64url characters (32 random bytes). The store keeps the
 /// SHA-256 of the text; a token is valid while it is neither revoked nor expired. Its last use is written at most once
-/// a minute, so that a training loop's requests do not each cost a write.
+/// a minute, so that a training loop's requests do not each cost a write. Creation and revocation are audited in their
+/// transaction (<see cref="AuditLog"/>) with the token's id, name, prefix, scope and owner; never its text or hash.
 /// </summary>
 public sealed class TokenService(IDbContextFactory<DashboardDbContext> dbs, TimeProvider time)
 {
@@ -58,12 +60,34 @@ public sealed class TokenService(IDbContextFactory<DashboardDbContext> dbs, Time
             ExpiryTime = expiry?.ToUnixTimeMilliseconds(),
             CreatedBy = createdBy,
         };
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        using var turn = await SqliteWriteGate.EnterAsync(db, ct);
-        db.AccessTokens.Add(token);
-        await db.SaveChangesAsync(ct);
+        await dbs.WriteAsync(async db =>
+        {
+            db.AccessTokens.Add(token);
+            await db.SaveChangesAsync(ct);
+            var owner = await db.Users.Where(u => u.Id == userId).Select(u => u.Name).FirstOrDefaultAsync(ct);
+            AuditLog.Add(db, token.CreationTime, createdBy, AuditActions.TokenCreated, AuditTargets.AccessToken, Target(token),
+                after: State(token, owner, token.RevokedTime));
+            await db.SaveChangesAsync(ct);
+            return token.Id;
+        }, ct);
         return new IssuedToken(token, secret);
     }
+
+    /// <summary>An audit event's target for a token: its id and name.</summary>
+    private static string Target(AccessToken token) =>
+        $"{token.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)} {token.Name}";
+
+    /// <summary>What the audit trail keeps of a token: never its text or its hash.</summary>
+    private static object State(AccessToken token, string? owner, long? revoked) => new
+    {
+        id = token.Id,
+        name = token.Name,
+        prefix = token.Prefix,
+        scope = token.Scope.ToString().ToLowerInvariant(),
+        owner,
+        expiry_time = token.ExpiryTime,
+        revoked_time = revoked,
+    };
 
     /// <summary>The user and token a text stands for, or null when it is unknown, revoked or expired.</summary>
     public async Task<TokenIdentity?> ValidateAsync(string secret, CancellationToken ct)
@@ -90,14 +114,23 @@ public sealed class TokenService(IDbContextFactory<DashboardDbContext> dbs, Time
     }
 
     /// <summary>Revokes a token; answers false when there is no such token or it was revoked already.</summary>
-    public async Task<bool> RevokeAsync(long tokenId, CancellationToken ct)
-    {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        using var turn = await SqliteWriteGate.EnterAsync(db, ct);
-        var now = Now.ToUnixTimeMilliseconds();
-        return await db.AccessTokens.Where(t => t.Id == tokenId && t.RevokedTime == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedTime, now), ct) > 0;
-    }
+    public async Task<bool> RevokeAsync(long tokenId, CancellationToken ct) =>
+        await dbs.WriteAsync(async db =>
+        {
+            var now = Now.ToUnixTimeMilliseconds();
+            // The conditional update decides who revoked it when two requests race: only that one is audited.
+            if (await db.AccessTokens.Where(t => t.Id == tokenId && t.RevokedTime == null)
+                    .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedTime, now), ct) == 0)
+            {
+                return false;
+            }
+            var token = await db.AccessTokens.AsNoTracking().Include(t => t.User).FirstAsync(t => t.Id == tokenId, ct);
+            var owner = token.User?.Name;
+            AuditLog.Add(db, now, null, AuditActions.TokenRevoked, AuditTargets.AccessToken, Target(token),
+                State(token, owner, revoked: null), State(token, owner, now));
+            await db.SaveChangesAsync(ct);
+            return true;
+        }, ct);
 
     public async Task<AccessToken?> FindAsync(long tokenId, CancellationToken ct)
     {

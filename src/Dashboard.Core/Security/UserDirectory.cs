@@ -1,4 +1,5 @@
 using Dashboard.Data;
+using Dashboard.Governance;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Security;
@@ -46,7 +47,10 @@ public sealed class UserDirectory(IDbContextFactory<DashboardDbContext> dbs, Tim
         }, ct);
     }
 
-    /// <summary>Creates a service account (for programs; its tokens act as it), or answers the one of that name.</summary>
+    /// <summary>
+    /// Creates a service account (for programs; its tokens act as it), or answers the one of that name. A creation is
+    /// audited in its transaction.
+    /// </summary>
     public async Task<DashboardUser> EnsureServiceAccountAsync(string name, DashboardRole role, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -62,6 +66,8 @@ public sealed class UserDirectory(IDbContextFactory<DashboardDbContext> dbs, Tim
                 }
                 user = new DashboardUser { Subject = subject, Name = name, Role = role, IsService = true, CreationTime = Now };
                 db.Users.Add(user);
+                AuditLog.Add(db, user.CreationTime, null, AuditActions.ServiceAccountCreated, AuditTargets.ServiceAccount, name,
+                    after: new { name, role = role.ToString() });
                 await db.SaveChangesAsync(ct);
             }
             return user;
