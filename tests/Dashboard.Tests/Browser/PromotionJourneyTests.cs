@@ -68,7 +68,7 @@ public sealed partial class PromotionJourneyTests(BrowserFixture browser)
             await Expect(page.TestId("gate")).ToHaveCountAsync(1);
             await Expect(page.TestId("gate")).ToHaveAttributeAsync("data-passed", "true");
             await Expect(page.Locator("input[data-testid='request-archive']")).ToBeCheckedAsync();
-            await page.Field("request-comment").FillAsync("v2 beats v1 on validation accuracy");
+            await page.Locator("textarea[data-testid='request-comment']").FillAsync("v2 beats v1 on validation accuracy");
             await page.TestId("request-submit").ClickAsync();
             await page.WaitForURLAsync(RequestUrl(), new() { WaitUntil = WaitUntilState.Commit });
             requestId = long.Parse(RequestUrl().Match(page.Url).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -105,7 +105,7 @@ public sealed partial class PromotionJourneyTests(BrowserFixture browser)
             await Expect(accuracy).ToContainTextAsync("+0.05");
             await Expect(page.Locator("[data-testid='evidence-param'][data-key='lr']")).ToHaveAttributeAsync("data-changed", "yes");
             await Expect(page.Locator("[data-testid='evidence-param'][data-key='epochs']")).ToHaveAttributeAsync("data-changed", "no");
-            await page.Field("review-comment").FillAsync("Checked the holdout numbers, ship it");
+            await page.Locator("textarea[data-testid='review-comment']").FillAsync("Checked the holdout numbers, ship it");
             await page.TestId("approve").ClickAsync();
             await Expect(page.TestId("request-state")).ToHaveAttributeAsync("data-state", PromotionState.Approved);
             await Expect(page.TestId("review-who")).ToHaveTextAsync("petra");
@@ -183,7 +183,7 @@ public sealed partial class PromotionJourneyTests(BrowserFixture browser)
             await Expect(page.TestId("user-name")).ToHaveTextAsync("alice (Approver)");
             await page.TestId("target-stage:Production").ClickAsync();
             await Expect(page.TestId("gate")).ToHaveAttributeAsync("data-passed", "true");
-            await page.Field("request-comment").FillAsync("please review");
+            await page.Locator("textarea[data-testid='request-comment']").FillAsync("please review");
             await page.TestId("request-submit").ClickAsync();
             await page.WaitForURLAsync(RequestUrl(), new() { WaitUntil = WaitUntilState.Commit });
             requestPath = new Uri(page.Url).AbsolutePath;
