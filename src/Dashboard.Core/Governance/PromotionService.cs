@@ -1045,6 +1045,10 @@ public sealed class PromotionService(
                 opened = await db.PromotionRequests.Where(r => r.RegisteredModelId == modelId && r.Version == number && r.TargetKind == targetKind
                     && r.Target == requestTarget && r.State == PromotionState.Pending).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct);
             }
+            catch (MlflowException)
+            {
+                // The caller may not request it (a Viewer, a read token), or it cannot be requested: the plain refusal.
+            }
         }
         await dbs.WriteAsync(async db =>
         {

@@ -39,6 +39,10 @@ public sealed class PageAccess(IServiceProvider services)
     public async Task RequireRegisteredModelAsync(string name, AccessLevel needed, CancellationToken ct = default) =>
         await Permissions.RequireRegisteredModelAsync(await CallerAsync(), name, needed, ct);
 
+    /// <summary>The promotion policy's guard of a direct stage or alias change, as the MLflow endpoints apply it.</summary>
+    public async Task GuardDirectChangeAsync(string name, string? version, string targetKind, string target, CancellationToken ct = default) =>
+        await services.GetRequiredService<Governance.PromotionService>().GuardDirectChangeAsync(name, version, targetKind, target, await CallerAsync(), ct);
+
     /// <summary>Refuses a caller who may not create (a Viewer).</summary>
     public async Task RequireCreateAsync() => PermissionService.RequireCreate(await CallerAsync());
 

@@ -58,6 +58,10 @@ public static class Access
     public static Task RequireRegisteredModelAsync(this HttpContext http, string? name, AccessLevel needed) =>
         Permissions(http).RequireRegisteredModelAsync(http.Caller(), name, needed, http.RequestAborted);
 
+    /// <summary>The promotion policy's guard of a direct stage or alias change (403 for a protected target the caller may not approve).</summary>
+    public static Task GuardDirectChangeAsync(this HttpContext http, string? name, string? version, string targetKind, string target) =>
+        http.RequestServices.GetRequiredService<Governance.PromotionService>().GuardDirectChangeAsync(name, version, targetKind, target, http.Caller(), http.RequestAborted);
+
     /// <summary>The caller's read filters for the searches.</summary>
     public static PermissionScope ReadScope(this HttpContext http) => Permissions(http).ScopeOf(http.Caller());
 

@@ -49,6 +49,7 @@ public class EndpointAuthenticationTests
         patterns.ShouldContain("/api/2.0/mlflow-artifacts/artifacts/{**path}");
         patterns.ShouldContain("/version");
         patterns.ShouldContain("/api/v1/tokens");
+        patterns.ShouldContain("/api/v1/promotion-requests/{id}/approve");
         patterns.Count(p => p.StartsWith("/api/v1/", StringComparison.Ordinal)).ShouldBeGreaterThan(8);
         var pages = endpoints.Where(e => e.Metadata.GetMetadata<ComponentTypeMetadata>() is not null).ToList();
         pages.Count.ShouldBeGreaterThan(5);

@@ -1,4 +1,5 @@
 using Dashboard.Auth;
+using Dashboard.Governance;
 using Dashboard.Registry;
 using Dashboard.Search;
 using Dashboard.Security;
@@ -122,6 +123,7 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<SetRegisteredModelAliasRequest>(http);
         await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
+        await http.GuardDirectChangeAsync(req.Name, req.Version, PromotionTargetKind.Alias, req.Alias ?? "");
         await registry.SetAliasAsync(req.Name, req.Alias, req.Version, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }
@@ -130,6 +132,7 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<RegisteredModelAliasRequest>(http);
         await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Manage);
+        await http.GuardDirectChangeAsync(req.Name, null, PromotionTargetKind.Alias, req.Alias ?? "");
         await registry.DeleteAliasAsync(req.Name, req.Alias, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }
@@ -164,6 +167,7 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<TransitionModelVersionStageRequest>(http);
         await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Edit);
+        await http.GuardDirectChangeAsync(req.Name, req.Version, PromotionTargetKind.Stage, req.Stage ?? "");
         return Version(await registry.TransitionStageAsync(req.Name, req.Version, req.Stage, req.ArchiveExistingVersions ?? false,
             CurrentActor.Of(http), http.RequestAborted));
     }

@@ -62,6 +62,7 @@ public static class V1Api
         app.MapTokenEndpoints();
         app.MapWebhookEndpoints();
         app.MapAuditEndpoints();
+        app.MapPromotionEndpoints();
         app.MapOpenApi(OpenApiPath);
         app.MapFallback($"{Prefix}/{{**rest}}", (HttpContext http) => Problem(ErrorCode.ENDPOINT_NOT_FOUND,
             $"No API endpoint for {http.Request.Method} {http.Request.Path}", StatusCodes.Status404NotFound));

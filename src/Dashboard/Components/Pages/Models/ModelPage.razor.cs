@@ -200,12 +200,12 @@ public partial class ModelPage
         }
         var version = _selected.Version.Version.ToString(CultureInfo.InvariantCulture);
         _stageError = await ChangeAsync(async () =>
-            { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Registry.TransitionStageAsync(Name, version, stage, _archiveExisting, await Actors.GetAsync()); });
+            { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Access.GuardDirectChangeAsync(Name, version, Dashboard.Governance.PromotionTargetKind.Stage, stage); await Registry.TransitionStageAsync(Name, version, stage, _archiveExisting, await Actors.GetAsync()); });
     }
 
     private async Task SetAliasAsync()
     {
-        _aliasError = await ChangeAsync(async () => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Registry.SetAliasAsync(Name, _aliasName, _aliasVersion, await Actors.GetAsync()); });
+        _aliasError = await ChangeAsync(async () => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Edit); await Access.GuardDirectChangeAsync(Name, _aliasVersion, Dashboard.Governance.PromotionTargetKind.Alias, _aliasName ?? ""); await Registry.SetAliasAsync(Name, _aliasName, _aliasVersion, await Actors.GetAsync()); });
         if (_aliasError is null)
         {
             _aliasName = null;
@@ -213,7 +213,7 @@ public partial class ModelPage
     }
 
     private async Task DeleteAliasAsync(string alias) =>
-        _aliasError = await ChangeAsync(async () => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Manage); await Registry.DeleteAliasAsync(Name, alias, await Actors.GetAsync()); });
+        _aliasError = await ChangeAsync(async () => { await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Manage); await Access.GuardDirectChangeAsync(Name, null, Dashboard.Governance.PromotionTargetKind.Alias, alias); await Registry.DeleteAliasAsync(Name, alias, await Actors.GetAsync()); });
 
     // The tag editor calls Changed (RefreshAsync) after each of these succeeds.
     private async Task SetModelTagAsync(string key, string value)
