@@ -44,7 +44,7 @@ public sealed partial class PromotionJourneyTests(BrowserFixture browser)
         var seeder = await SeederTokenAsync(server);
         var name = $"churn-model-{Guid.NewGuid():N}"[..24];
         await SeedModelAsync(server, seeder, name);
-        await SetPolicyAsync(server, name);
+        await SetPolicyAsync(server, seeder, name);
         (await SendAsync(server, seeder, HttpMethod.Post, "/api/v1/webhooks", new
         {
             name = "journey receiver",
@@ -173,7 +173,7 @@ public sealed partial class PromotionJourneyTests(BrowserFixture browser)
         var seeder = await SeederTokenAsync(server);
         var name = $"self-review-{Guid.NewGuid():N}"[..24];
         await SeedModelAsync(server, seeder, name);
-        await SetPolicyAsync(server, name);
+        await SetPolicyAsync(server, seeder, name);
 
         string requestPath;
         var page = await browser.NewPageAsync();
@@ -291,12 +291,16 @@ public sealed partial class PromotionJourneyTests(BrowserFixture browser)
         return version["model_version"]!["version"]!.GetValue<string>();
     }
 
-    /// <summary>Production protected, one approval from Approvers, a gate val_accuracy ≥ 0.9 (through the service, as an Admin would set it).</summary>
-    private static async Task SetPolicyAsync(DashboardServer server, string name) =>
-        await server.Services.GetRequiredService<PromotionService>().SetPolicyAsync(name, new PolicyInput(
-            ["Production"], [], 1, true, [], null, DirectChangeMode.Refuse,
-            [new GateSpec { Kind = GateKind.Metric, Name = "val_accuracy ≥ 0.9", Expression = "metrics.val_accuracy >= 0.9" }]),
-            new Caller("policy-admin", DashboardRole.Admin), Ct);
+    /// <summary>Production protected, one approval from Approvers, a gate val_accuracy ≥ 0.9: PUT over /api/v1 by the seeder (an Admin).</summary>
+    private static async Task SetPolicyAsync(DashboardServer server, string token, string name) =>
+        await (await SendAsync(server, token, HttpMethod.Put, $"/api/v1/registered-models/{Uri.EscapeDataString(name)}/promotion-policy", new
+        {
+            protected_stages = new[] { "Production" },
+            required_approvals = 1,
+            approver_role = true,
+            direct_change = DirectChangeMode.Refuse,
+            gates = new[] { new { kind = GateKind.Metric, name = "val_accuracy ≥ 0.9", expression = "metrics.val_accuracy >= 0.9" } },
+        })).ShouldBeOkayAsync();
 
     private static async Task<JsonNode> JsonAsync(HttpResponseMessage response)
     {
