@@ -38,6 +38,7 @@ public sealed class RegistryPagesTests : ComponentContext
         Services.AddSingleton<LoggedModelService>();
         Services.AddSingleton<RegistrySearchService>();
         Services.AddSingleton<RegistryService>();
+        Services.AddSingleton<Dashboard.Governance.PromotionService>();
         Services.AddSingleton<ModelCardService>();
         Services.AddSingleton<Dashboard.Governance.PromotionService>();
         Services.AddScoped<CircuitActor>();
@@ -196,6 +197,27 @@ public sealed class RegistryPagesTests : ComponentContext
         page.Find("[data-testid=version-tags-set]").Click();
         page.WaitForAssertion(() => page.Find("[data-testid=version-tags-error]").TextContent.ShouldContain("key"));
         (await Registry.GetModelVersionAsync(name, "1", Ct)).Version.Tags.Select(t => t.Key).ShouldBe(["dataset"]);
+    }
+
+    [Fact]
+    public async Task A_contributors_stage_or_alias_change_of_a_protected_target_shows_the_pointer_to_the_request_flow_and_changes_nothing()
+    {
+        await UseRegistryAsync();
+        var promotions = Services.GetRequiredService<Dashboard.Governance.PromotionService>();
+        await promotions.SetPolicyAsync(null, new Dashboard.Governance.PolicyInput([ModelStage.Production], ["champion"], null, null, null, null,
+            null, null), Dashboard.Security.Caller.Local, Ct);
+        var page = await ModelPageOfContributorAsync("guarded", Dashboard.Security.AccessLevel.Manage);
+
+        page.Find("[data-testid='stage-to:Production']").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=stage-error]").TextContent.ShouldBe(
+            "Stage 'Production' of model 'guarded' is protected: open a promotion request (POST /api/v1/promotion-requests or the version's page in Dashboard)."));
+        (await Registry.GetModelVersionAsync("guarded", "1", Ct)).Version.CurrentStage.ShouldBe(ModelStage.None);
+        page.Find("[data-testid='delete-alias:champion']").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=alias-error]").TextContent.ShouldStartWith("Alias 'champion' of model 'guarded' is protected"));
+        (await Registry.GetModelVersionByAliasAsync("guarded", "champion", Ct)).Version.Version.ShouldBe(1);
+        // An unprotected stage stays the contributor's to change.
+        page.Find("[data-testid='stage-to:Staging']").Click();
+        page.WaitForAssertion(() => Stages(page).ShouldBe(["1:Staging"]));
     }
 
     [Fact]
