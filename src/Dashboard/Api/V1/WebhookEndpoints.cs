@@ -92,7 +92,7 @@ public static class WebhookEndpoints
         var webhookId = Id(id, "webhook");
         var request = await ReadAsync<UpdateWebhookRequest>(http, ct);
         return TypedResults.Ok(WebhookMessage.Of(await webhooks.UpdateAsync(webhookId,
-            new WebhookInput(request.Name, request.Url, request.Events, request.ModelName, request.Enabled), caller, ct)));
+            new WebhookInput(request.Name, request.Url, request.Events, request.ModelName, request.Enabled, request.Secret), caller, ct)));
     }
 
     public static async Task<NoContent> DeleteWebhook([FromRoute(Name = "id")] string id, HttpContext http, WebhookService webhooks,
@@ -168,7 +168,9 @@ public sealed record CreateWebhookRequest(string? Name, string? Url, IReadOnlyLi
     string? Secret);
 
 /// <summary>Fields to change; those omitted (or null) stay. model_name "" means every model.</summary>
-public sealed record UpdateWebhookRequest(string? Name, string? Url, IReadOnlyList<string>? Events, string? ModelName, bool? Enabled);
+/// <param name="Secret">Refused: a secret is replaced by rotate-secret, which answers the new one.</param>
+public sealed record UpdateWebhookRequest(string? Name, string? Url, IReadOnlyList<string>? Events, string? ModelName, bool? Enabled,
+    string? Secret);
 
 /// <summary>A webhook as lists show it.</summary>
 /// <param name="SecretHint">The secret's first characters, to tell which one a receiver holds.</param>
