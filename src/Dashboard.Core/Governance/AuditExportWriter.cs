@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -84,7 +85,10 @@ public static class AuditExportWriter
 
     public static async Task WriteJsonAsync(IAsyncEnumerable<AuditEvent> rows, Stream output, CancellationToken ct)
     {
-        await using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        // The serializer flushes its writer synchronously, which a response stream refuses: it writes to a buffer, and
+        // the buffer goes to the stream asynchronously every few hundred events.
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        await using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         writer.WriteStartArray();
         var n = 0;
         await foreach (var e in rows.WithCancellation(ct))
@@ -92,10 +96,18 @@ public static class AuditExportWriter
             JsonSerializer.Serialize(writer, AuditEventView.Of(e), Json);
             if (++n % FlushEvery == 0)
             {
-                await writer.FlushAsync(ct);
+                await DrainAsync(writer, buffer, output, ct);
             }
         }
         writer.WriteEndArray();
-        await writer.FlushAsync(ct);
+        await DrainAsync(writer, buffer, output, ct);
+        await output.FlushAsync(ct);
+    }
+
+    private static async Task DrainAsync(Utf8JsonWriter writer, ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
+    {
+        writer.Flush();
+        await output.WriteAsync(buffer.WrittenMemory, ct);
+        buffer.ResetWrittenCount();
     }
 }

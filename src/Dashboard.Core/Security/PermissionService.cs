@@ -313,10 +313,12 @@ public sealed class PermissionService(IDbContextFactory<DashboardDbContext> dbs,
             var before = grant?.Permission;
             if (grant is null)
             {
-                db.ExperimentGrants.Add(new ExperimentGrant
+                var added = db.ExperimentGrants.Add(new ExperimentGrant
                 {
                     ExperimentId = experimentId, PrincipalKind = kind, PrincipalName = principal, Permission = permission,
                 });
+                // Experiment 0 (Default): a key part equal to the CLR default reads as unset unless it is set through the entry.
+                added.Property(g => g.ExperimentId).CurrentValue = experimentId;
             }
             else
             {

@@ -76,6 +76,19 @@ public class AuditTrailTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task A_grant_on_the_default_experiment_0_is_stored_and_audited(DatabaseProvider provider)
+    {
+        await using var bed = await CreateAsync(provider);
+
+        (await bed.Permissions.SetExperimentGrantAsync(0, PrincipalKind.User, "alice", AccessLevel.Edit, Ct)).ShouldBeFalse();
+
+        (await bed.Permissions.GetExperimentGrantAsync(0, PrincipalKind.User, "alice", Ct))!.Permission.ShouldBe(AccessLevel.Edit);
+        var created = (await bed.EventsAsync()).ShouldHaveSingleItem();
+        created.Target.ShouldBe("0 user:alice");
+        Json(created.After).GetProperty("experiment_name").GetString().ShouldBe("Default");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task A_grant_that_fails_writes_no_event(DatabaseProvider provider)
     {
         await using var bed = await CreateAsync(provider);

@@ -290,7 +290,8 @@ public class ModelCardTests(SharedServers servers)
         paths.ShouldBe(["/api/v1/runs/{run_id}/model-cards", "/api/v1/runs/{run_id}/model-card", "/api/v1/logged-models/{model_id}/model-card",
             "/api/v1/registered-models/{name}/history", "/api/v1/registered-models/{name}/versions/{version}/history", "/api/v1/model-uri",
             "/api/v1/secret-blocks", "/api/v1/secret-policy",
-            "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/service-accounts", "/api/v1/service-accounts/{name}/tokens"],
+            "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/service-accounts", "/api/v1/service-accounts/{name}/tokens",
+            "/api/v1/audit-events", "/api/v1/audit-events/export", "/api/v1/registered-models/{name}/timeline"],
             ignoreOrder: true);
         // Model cards and the registry's history are read-only; tokens (issue 6) are made and revoked.
         var methods = new Dictionary<string, string[]>

@@ -110,7 +110,10 @@ public partial class AuditPage
 
     private Task SetAsync(string key, string? value)
     {
-        Navigation.NavigateTo(Navigation.GetUriWithQueryParameter(key, string.IsNullOrWhiteSpace(value) ? null : value), replace: true);
+        // From the page's own filters, not the current address: two boxes typed in quick succession both count even
+        // when the first navigation has not come back yet.
+        _query[key] = string.IsNullOrWhiteSpace(value) ? null : value;
+        Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(_query.ToDictionary(p => p.Key, p => (object?)p.Value)), replace: true);
         return Task.CompletedTask;
     }
 
