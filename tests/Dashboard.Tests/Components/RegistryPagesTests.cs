@@ -40,7 +40,6 @@ public sealed class RegistryPagesTests : ComponentContext
         Services.AddSingleton<RegistryService>();
         Services.AddSingleton<Dashboard.Governance.PromotionService>();
         Services.AddSingleton<ModelCardService>();
-        Services.AddSingleton<Dashboard.Governance.PromotionService>();
         Services.AddScoped<CircuitActor>();
         Auth = AddAuthorization();
         Render<MudBlazor.MudPopoverProvider>();
