@@ -55,8 +55,8 @@ builder.Services.AddDashboardHardening(builder.Configuration);
 builder.Services.AddSecretBlocking(builder.Configuration);
 builder.Services.AddDashboardPermissions();
 builder.Services.AddHostedService<DatabaseMaintenanceWorker>();
-builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddHostedService<PromotionExpiryWorker>();
+builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddDashboardUi();
 // Serves the packages' files (_content/MudBlazor/...) in every environment, not only Development; harmless once published.
 builder.WebHost.UseStaticWebAssets();

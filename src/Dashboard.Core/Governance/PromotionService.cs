@@ -1063,6 +1063,81 @@ public sealed class PromotionService(
             : $"{message}: {RequestFlow}.");
     }
 
+    /// <summary>
+    /// The guard of deletions: deleting a version that sits in a protected stage or holds a protected alias (or a whole
+    /// model with such a version) would take it out of its protected target without a request. A caller who may not
+    /// approve gets PERMISSION_DENIED naming the version and the way out (a request to Archived, or an approver); the
+    /// refusal is audited. <paramref name="version"/> null: the whole model.
+    /// </summary>
+    public async Task GuardDeletionAsync(string? modelName, string? version, Caller caller, CancellationToken ct = default)
+    {
+        if (string.IsNullOrEmpty(modelName))
+        {
+            return;
+        }
+        long modelId;
+        PolicyView policy;
+        string? blocking = null;
+        int? number = null;
+        await using (var db = await dbs.CreateDbContextAsync(ct))
+        {
+            if (await ModelIdAsync(db, modelName, ct) is not { } id)
+            {
+                return;
+            }
+            modelId = id;
+            policy = await EffectivePolicyAsync(db, modelId, modelName, ct);
+            if (policy.ProtectedStages.Count == 0 && policy.ProtectedAliases.Count == 0)
+            {
+                return;
+            }
+            if (version is not null)
+            {
+                if (!IsInteger(version))
+                {
+                    return;
+                }
+                number = RegistryValidation.Version(version);
+            }
+            var stages = policy.ProtectedStages.ToList();
+            var inStage = await db.ModelVersions.AsNoTracking()
+                .Where(x => x.RegisteredModelId == modelId && !x.Deleted && (number == null || x.Version == number) && stages.Contains(x.CurrentStage))
+                .OrderBy(x => x.Version).Select(x => new { x.Version, x.CurrentStage }).FirstOrDefaultAsync(ct);
+            if (inStage is not null)
+            {
+                number ??= inStage.Version;
+                blocking = $"Version {inStage.Version} of model '{modelName}' is in protected stage '{inStage.CurrentStage}'";
+            }
+            else
+            {
+                var aliases = policy.ProtectedAliases.ToList();
+                var holder = await db.RegisteredModelAliases.AsNoTracking()
+                    .Where(a => a.RegisteredModelId == modelId && (number == null || a.Version == number) && aliases.Contains(a.Alias))
+                    .OrderBy(a => a.Version).ThenBy(a => a.Alias).Select(a => new { a.Version, a.Alias }).FirstOrDefaultAsync(ct);
+                if (holder is not null)
+                {
+                    number ??= holder.Version;
+                    blocking = $"Version {holder.Version} of model '{modelName}' holds protected alias '{holder.Alias}'";
+                }
+            }
+        }
+        if (blocking is null || await MayApproveAsync(policy, modelId, caller, ct))
+        {
+            return;
+        }
+        await dbs.WriteAsync(async db =>
+        {
+            AuditLog.Add(db, Now, caller.Name, AuditActions.DirectChangeRefused, AuditTargets.PromotionPolicy, modelName,
+                after: new { action = version is null ? "delete_registered_model" : "delete_model_version", version = number },
+                modelId: modelId, modelName: modelName, version: number);
+            await db.SaveChangesAsync(ct);
+            return true;
+        }, ct);
+        throw new MlflowException(ErrorCode.PERMISSION_DENIED,
+            $"{blocking}: it cannot be deleted by someone who may not approve its promotions; request it to leave that target first " +
+            "(POST /api/v1/promotion-requests) or ask an approver.");
+    }
+
     private static bool IsInteger(string text) =>
         long.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _);
 

@@ -43,6 +43,10 @@ public sealed class PageAccess(IServiceProvider services)
     public async Task GuardDirectChangeAsync(string name, string? version, string targetKind, string target, CancellationToken ct = default) =>
         await services.GetRequiredService<Governance.PromotionService>().GuardDirectChangeAsync(name, version, targetKind, target, await CallerAsync(), ct);
 
+    /// <summary>The promotion policy's guard of deleting a model whose versions hold a protected target, as the MLflow endpoints apply it.</summary>
+    public async Task GuardDeletionAsync(string name, string? version, CancellationToken ct = default) =>
+        await services.GetRequiredService<Governance.PromotionService>().GuardDeletionAsync(name, version, await CallerAsync(), ct);
+
     /// <summary>Refuses a caller who may not create (a Viewer).</summary>
     public async Task RequireCreateAsync() => PermissionService.RequireCreate(await CallerAsync());
 

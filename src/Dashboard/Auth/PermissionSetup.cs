@@ -62,6 +62,10 @@ public static class Access
     public static Task GuardDirectChangeAsync(this HttpContext http, string? name, string? version, string targetKind, string target) =>
         http.RequestServices.GetRequiredService<Governance.PromotionService>().GuardDirectChangeAsync(name, version, targetKind, target, http.Caller(), http.RequestAborted);
 
+    /// <summary>The promotion policy's guard of deleting a version (or, with no version, a model) that holds a protected target.</summary>
+    public static Task GuardDeletionAsync(this HttpContext http, string? name, string? version) =>
+        http.RequestServices.GetRequiredService<Governance.PromotionService>().GuardDeletionAsync(name, version, http.Caller(), http.RequestAborted);
+
     /// <summary>The caller's read filters for the searches.</summary>
     public static PermissionScope ReadScope(this HttpContext http) => Permissions(http).ScopeOf(http.Caller());
 

@@ -275,6 +275,21 @@ public class ModelCardTests(SharedServers servers)
         (await server.GetAsync($"{V1}/runs/{runId}/model-cards")).ShouldBeOk().Text.ShouldBe(before);
     }
 
+    /// <summary>The promotion endpoints (issue 7) and their methods.</summary>
+    private static readonly Dictionary<string, string[]> PromotionPaths = new()
+    {
+        ["/api/v1/promotion-policy"] = ["get", "put"],
+        ["/api/v1/registered-models/{name}/promotion-policy"] = ["get", "put", "delete"],
+        ["/api/v1/registered-models/{name}/versions/{version}/gates"] = ["get"],
+        ["/api/v1/promotion-requests"] = ["get", "post"],
+        ["/api/v1/promotion-requests/{id}"] = ["get"],
+        ["/api/v1/promotion-requests/{id}/evidence"] = ["get"],
+        ["/api/v1/promotion-requests/{id}/approve"] = ["post"],
+        ["/api/v1/promotion-requests/{id}/reject"] = ["post"],
+        ["/api/v1/promotion-requests/{id}/cancel"] = ["post"],
+        ["/api/v1/promotion-requests/{id}/comments"] = ["post"],
+    };
+
     [Fact]
     public async Task The_openapi_document_describes_the_v1_endpoints_only()
     {
@@ -291,7 +306,10 @@ public class ModelCardTests(SharedServers servers)
             "/api/v1/registered-models/{name}/history", "/api/v1/registered-models/{name}/versions/{version}/history", "/api/v1/model-uri",
             "/api/v1/secret-blocks", "/api/v1/secret-policy",
             "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/service-accounts", "/api/v1/service-accounts/{name}/tokens",
-            "/api/v1/audit-events", "/api/v1/audit-events/export", "/api/v1/registered-models/{name}/timeline"],
+            "/api/v1/audit-events", "/api/v1/audit-events/export", "/api/v1/registered-models/{name}/timeline",
+            "/api/v1/webhooks", "/api/v1/webhooks/{id}", "/api/v1/webhooks/{id}/rotate-secret", "/api/v1/webhooks/{id}/test",
+            "/api/v1/webhooks/{id}/deliveries", "/api/v1/webhooks/deliveries/{id}/redeliver",
+            .. PromotionPaths.Keys],
             ignoreOrder: true);
         // Model cards and the registry's history are read-only; tokens (issue 6) are made and revoked.
         var methods = new Dictionary<string, string[]>
@@ -300,7 +318,16 @@ public class ModelCardTests(SharedServers servers)
             ["/api/v1/tokens/{id}"] = ["delete"],
             ["/api/v1/service-accounts"] = ["get", "post"],
             ["/api/v1/service-accounts/{name}/tokens"] = ["post"],
+            ["/api/v1/webhooks"] = ["get", "post"],
+            ["/api/v1/webhooks/{id}"] = ["get", "patch", "delete"],
+            ["/api/v1/webhooks/{id}/rotate-secret"] = ["post"],
+            ["/api/v1/webhooks/{id}/test"] = ["post"],
+            ["/api/v1/webhooks/deliveries/{id}/redeliver"] = ["post"],
         };
+        foreach (var (path, verbs) in PromotionPaths)
+        {
+            methods[path] = verbs;
+        }
         foreach (var (path, item) in document["paths"]!.AsObject())
         {
             item!.AsObject().Select(o => o.Key).ShouldBe(methods.GetValueOrDefault(path, ["get"]), ignoreOrder: true);

@@ -169,6 +169,39 @@ public sealed class PromotionApiTests(PromotionApiFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Deleting_a_version_or_model_that_holds_a_protected_target_is_refused_to_a_contributor_and_allowed_to_an_approver()
+    {
+        var trainer = await ServiceAsync("trainer");
+        var approver = await ServiceAsync("stranger-bot");
+        var name = await ModelAsync(trainer, 0.9, 0.95, 0.97);
+        var admin = await PersonAsync("ada", DashboardRole.Admin, "dashboard-admins");
+        (await admin.PutAsync($"{V1}/registered-models/{name}/promotion-policy", Policy())).ShouldBeOk();
+        (await approver.PostAsync($"{Mlflow}/model-versions/transition-stage",
+            $$"""{"name": {{J(name)}}, "version": "1", "stage": "Production"}""")).ShouldBeOk();
+        (await approver.PostAsync($"{Mlflow}/registered-models/alias", $$"""{"name": {{J(name)}}, "alias": "champion", "version": "2"}""")).ShouldBeOk();
+
+        // The trainer created the model, so it holds MANAGE: only the policy stands between it and the deletions.
+        var version = await trainer.SendAsync("DELETE", $"{Mlflow}/model-versions/delete", $$"""{"name": {{J(name)}}, "version": "1"}""");
+        version.ShouldFail(HttpStatusCode.Forbidden, "PERMISSION_DENIED");
+        version.Message!.ShouldStartWith($"Version 1 of model '{name}' is in protected stage 'Production': it cannot be deleted");
+        var aliased = await trainer.SendAsync("DELETE", $"{Mlflow}/model-versions/delete", $$"""{"name": {{J(name)}}, "version": "2"}""");
+        aliased.ShouldFail(HttpStatusCode.Forbidden, "PERMISSION_DENIED");
+        aliased.Message!.ShouldStartWith($"Version 2 of model '{name}' holds protected alias 'champion'");
+        (await trainer.SendAsync("DELETE", $"{Mlflow}/registered-models/delete", $$"""{"name": {{J(name)}}}"""))
+            .ShouldFail(HttpStatusCode.Forbidden, "PERMISSION_DENIED").Message!.ShouldContain("protected stage 'Production'");
+        (await StageOfAsync(trainer, name, "1")).ShouldBe("Production");
+        (await StageOfAsync(trainer, name, "2")).ShouldBe("None");
+        // A version that holds no protected target is the owner's to delete, as before.
+        (await trainer.SendAsync("DELETE", $"{Mlflow}/model-versions/delete", $$"""{"name": {{J(name)}}, "version": "3"}""")).ShouldBeOk();
+
+        // An Admin (who may approve, and manages) may.
+        (await admin.SendAsync("DELETE", $"{Mlflow}/model-versions/delete", $$"""{"name": {{J(name)}}, "version": "1"}""")).ShouldBeOk();
+        await using var db = await Server.Services.GetRequiredService<IDbContextFactory<DashboardDbContext>>().CreateDbContextAsync(Ct);
+        (await db.AuditEvents.CountAsync(e => e.ModelName == name && e.Action == AuditActions.DirectChangeRefused && e.Actor == "trainer", Ct)).ShouldBe(3);
+        (await db.AuditEvents.CountAsync(e => e.ModelName == name && e.Action == AuditActions.VersionDeleted && e.Actor == "ada", Ct)).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task A_request_is_made_seen_with_its_gates_approved_by_another_person_and_applied()
     {
         var alice = await PersonAsync("alice", DashboardRole.Contributor, "ml-team");

@@ -76,6 +76,7 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<RegisteredModelNameRequest>(http);
         await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Manage);
+        await http.GuardDeletionAsync(req.Name, null);
         await registry.DeleteRegisteredModelAsync(req.Name, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }
@@ -176,6 +177,7 @@ public static class RegistryEndpoints
     {
         var req = await MlflowRequest.ReadAsync<ModelVersionRequest>(http);
         await http.RequireRegisteredModelAsync(req.Name, AccessLevel.Manage);
+        await http.GuardDeletionAsync(req.Name, req.Version ?? "");
         await registry.DeleteModelVersionAsync(req.Name, req.Version, CurrentActor.Of(http), http.RequestAborted);
         return Empty();
     }

@@ -60,9 +60,9 @@ public static class V1Api
         app.MapRegistryV1Endpoints();
         app.MapSecretEndpoints();
         app.MapTokenEndpoints();
+        app.MapPromotionEndpoints();
         app.MapWebhookEndpoints();
         app.MapAuditEndpoints();
-        app.MapPromotionEndpoints();
         app.MapOpenApi(OpenApiPath);
         app.MapFallback($"{Prefix}/{{**rest}}", (HttpContext http) => Problem(ErrorCode.ENDPOINT_NOT_FOUND,
             $"No API endpoint for {http.Request.Method} {http.Request.Path}", StatusCodes.Status404NotFound));

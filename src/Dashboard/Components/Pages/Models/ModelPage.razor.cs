@@ -42,6 +42,7 @@ public partial class ModelPage
     private bool CanManage => _level >= Dashboard.Security.AccessLevel.Manage;
     private string? _stageError;
     private string? _aliasError;
+    private string? _deleteError;
     private string? _aliasName;
     private string? _aliasVersion;
     private bool _archiveExisting;
@@ -316,9 +317,17 @@ public partial class ModelPage
             yesText: "Delete", cancelText: "Cancel");
         if (confirmed == true)
         {
-            await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Manage);
-            await Registry.DeleteRegisteredModelAsync(Name, await Actors.GetAsync());
-            Navigation.NavigateTo("/models");
+            try
+            {
+                await Access.RequireRegisteredModelAsync(Name, Dashboard.Security.AccessLevel.Manage);
+                await Access.GuardDeletionAsync(Name, null);
+                await Registry.DeleteRegisteredModelAsync(Name, await Actors.GetAsync());
+                Navigation.NavigateTo("/models");
+            }
+            catch (MlflowException e)
+            {
+                _deleteError = e.Message;
+            }
         }
     }
 }

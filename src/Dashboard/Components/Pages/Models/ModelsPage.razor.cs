@@ -193,6 +193,7 @@ public partial class ModelsPage
         try
         {
             await Access.RequireRegisteredModelAsync(model.Name, Dashboard.Security.AccessLevel.Manage);
+            await Access.GuardDeletionAsync(model.Name, null);
             await Registry.DeleteRegisteredModelAsync(model.Name, await Actors.GetAsync());
             Snackbar.Add($"Deleted \"{model.Name}\".", Severity.Success);
         }
