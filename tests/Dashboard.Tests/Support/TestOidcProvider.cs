@@ -52,6 +52,7 @@ public sealed class TestOidcProvider : IAsyncDisposable
         new("ada", "Ada Example", "dashboard-admins", "ml-team"),
         new("nora", "Nora Example", "outsiders"),
         new("sam", "Sam Example", "ml-team"),
+        new("petra", "Petra Example", "approvers", "ml-team"),
     ];
 
     public static readonly IReadOnlyList<TestServiceClient> ServiceClients =
