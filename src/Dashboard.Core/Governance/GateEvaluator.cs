@@ -19,7 +19,7 @@ public static class GateEvaluator
     public const int MaxK = 100;
     public const int MaxNameLength = 100;
 
-    /// <summary>Whether a gate applies to a target: it lists no targets, or lists this one.</summary>
+    /// <summary>Whether a gate applies to a target by its list alone: it lists no targets, or lists this one (PolicyView.GatesFor adds the protection rule).</summary>
     public static bool AppliesTo(GateSpec gate, string target) => gate.Targets.Count == 0 || gate.Targets.Contains(target, StringComparer.Ordinal);
 
     /// <summary>A gate's label: its name, else what it checks.</summary>

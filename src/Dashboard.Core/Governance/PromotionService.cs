@@ -22,6 +22,13 @@ public sealed record PolicyView(
     long? UpdatedAt,
     string? UpdatedBy)
 {
+    /// <summary>
+    /// The gates that apply to a target: those that name it, and those that name no target when the target is protected
+    /// (a gate written for Production does not hold back a request for an unprotected Staging).
+    /// </summary>
+    public IReadOnlyList<GateSpec> GatesFor(string targetKind, string target) =>
+        [.. Gates.Where(g => g.Targets.Count > 0 ? g.Targets.Contains(target, StringComparer.Ordinal) : Protects(targetKind, target))];
+
     /// <summary>Whether a stage (canonical case) or an alias is protected by this policy.</summary>
     public bool Protects(string targetKind, string target) => targetKind == PromotionTargetKind.Stage
         ? ProtectedStages.Contains(target, StringComparer.Ordinal)
@@ -382,7 +389,7 @@ public sealed class PromotionService(
             throw RegistryService.VersionNotFound(n, version);
         }
         var policy = await EffectivePolicyAsync(db, id, n, ct);
-        return await GateEvaluator.EvaluateAsync(db, policy.Gates, id, v, kind, t, ct);
+        return await GateEvaluator.EvaluateAsync(db, policy.GatesFor(kind, t), id, v, kind, t, ct);
     }
 
     /// <summary>A request's target: the kind (stage or alias), the target in canonical form, and whether to archive the holders.</summary>
@@ -465,7 +472,7 @@ public sealed class PromotionService(
                 throw MlflowException.InvalidParameter($"Version {row.Version} of '{n}' is {Describe(kind, target)} already.");
             }
             var policy = await EffectivePolicyAsync(db, modelId, n, ct);
-            var gates = await GateEvaluator.EvaluateAsync(db, policy.Gates, modelId, row.Version, kind, target, ct);
+            var gates = await GateEvaluator.EvaluateAsync(db, policy.GatesFor(kind, target), modelId, row.Version, kind, target, ct);
             var request = new PromotionRequest
             {
                 RegisteredModelId = modelId,
@@ -659,7 +666,7 @@ public sealed class PromotionService(
             {
                 throw new MlflowException(ErrorCode.INVALID_STATE, $"You have reviewed promotion request #{id} already: one review per person.");
             }
-            var gates = await GateEvaluator.EvaluateAsync(db, policy.Gates, request.RegisteredModelId, request.Version, request.TargetKind,
+            var gates = await GateEvaluator.EvaluateAsync(db, policy.GatesFor(request.TargetKind, request.Target), request.RegisteredModelId, request.Version, request.TargetKind,
                 request.Target, ct);
             request.GateResults = GateResult.Serialize(gates);
             request.UpdatedAt = now;
@@ -916,7 +923,7 @@ public sealed class PromotionService(
         {
             holder = await GateEvaluator.HolderAsync(db, request.RegisteredModelId, request.Version, request.TargetKind, request.Target, ct);
             var policy = await EffectivePolicyAsync(db, request.RegisteredModelId, name, ct);
-            gates = await GateEvaluator.EvaluateAsync(db, policy.Gates, request.RegisteredModelId, request.Version, request.TargetKind,
+            gates = await GateEvaluator.EvaluateAsync(db, policy.GatesFor(request.TargetKind, request.Target), request.RegisteredModelId, request.Version, request.TargetKind,
                 request.Target, ct);
         }
         else

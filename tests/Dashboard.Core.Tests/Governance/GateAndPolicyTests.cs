@@ -90,7 +90,8 @@ public class GateAndPolicyTests
         await w.ModelAsync("m", Metrics(0.9), Metrics(0.95), Metrics(0.895), Metrics(0.8));
         await w.Registry.TransitionStageAsync("m", "1", ModelStage.Production, false, Actor.Local, Ct);
         await w.Registry.SetAliasAsync("m", "champion", "4", Actor.Local, Ct);
-        await w.PolicyAsync(null, gates: [new GateSpec { Kind = GateKind.Compare, Metric = "val_accuracy", Margin = 0.01 }]);
+        await w.PolicyAsync(null, stages: [ModelStage.Production, ModelStage.Staging],
+            gates: [new GateSpec { Kind = GateKind.Compare, Metric = "val_accuracy", Margin = 0.01 }]);
 
         var better = (await GatesAsync(w, 2)).ShouldHaveSingleItem();
         (better.Passed, better.Detail).ShouldBe((true, "val_accuracy 0.95 vs 0.9 of version 1 (Production): not worse"));
@@ -118,6 +119,23 @@ public class GateAndPolicyTests
         (await GatesAsync(w, 1)).ShouldHaveSingleItem().Passed.ShouldBeFalse();
         (await GatesAsync(w, 1, ModelStage.Staging)).ShouldBeEmpty();
         (await GatesAsync(w, 1, "champion", PromotionTargetKind.Alias)).ShouldHaveSingleItem().Passed.ShouldBeTrue();
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task A_gate_that_names_no_target_applies_to_every_protected_target_and_to_no_other(DatabaseProvider provider)
+    {
+        await using var w = await CreateAsync(provider);
+        await w.ModelAsync("m", Metrics(0.5));
+        // Production and the champion alias are protected (the world's default policy); Staging and "candidate" are not.
+        await w.PolicyAsync(null, gates: [new GateSpec { Kind = GateKind.Metric, Expression = "metrics.val_accuracy > 0.9" }]);
+
+        (await GatesAsync(w, 1)).ShouldHaveSingleItem().Passed.ShouldBeFalse();
+        (await GatesAsync(w, 1, "champion", PromotionTargetKind.Alias)).ShouldHaveSingleItem().Passed.ShouldBeFalse();
+        (await GatesAsync(w, 1, ModelStage.Staging)).ShouldBeEmpty();
+        (await GatesAsync(w, 1, "candidate", PromotionTargetKind.Alias)).ShouldBeEmpty();
+        // So a request for the unprotected Staging is not held back by the Production gate.
+        var request = await w.RequestAsync("m", 1, ModelStage.Staging);
+        request.Gates.ShouldBeEmpty();
     }
 
     [Theory, MemberData(nameof(Providers))]
