@@ -113,7 +113,7 @@ public static class PromotionEndpoints
     public static async Task<Ok<PolicyMessage>> SetDefaultPromotionPolicy(HttpContext http, PromotionService promotions, CancellationToken ct)
     {
         var caller = http.Caller();
-        var body = await ReadAsync<PolicyRequest>(http, ct);
+        var body = await V1Api.ReadJsonAsync<PolicyRequest>(http, ct);
         return TypedResults.Ok(PolicyMessage.Of(await promotions.SetPolicyAsync(null, body.ToInput(), caller, ct)));
     }
 
@@ -125,7 +125,7 @@ public static class PromotionEndpoints
         PromotionService promotions, CancellationToken ct)
     {
         var caller = http.Caller();
-        var body = await ReadAsync<PolicyRequest>(http, ct);
+        var body = await V1Api.ReadJsonAsync<PolicyRequest>(http, ct);
         return TypedResults.Ok(PolicyMessage.Of(await promotions.SetPolicyAsync(name, body.ToInput(), caller, ct)));
     }
 
@@ -152,7 +152,7 @@ public static class PromotionEndpoints
         CancellationToken ct)
     {
         var caller = http.Caller();
-        var body = await ReadAsync<CreatePromotionRequestBody>(http, ct);
+        var body = await V1Api.ReadJsonAsync<CreatePromotionRequestBody>(http, ct);
         var view = await promotions.CreateRequestAsync(new PromotionRequestInput(body.Name, body.Version, body.TargetKind, body.Target,
             body.ArchiveExistingVersions ?? false, body.Comment), caller, ct);
         return TypedResults.Created($"{V1Api.Prefix}/promotion-requests/{view.Request.Id}", PromotionRequestMessage.Of(view));
@@ -187,7 +187,7 @@ public static class PromotionEndpoints
     {
         var caller = http.Caller();
         var requestId = IdOf(id);
-        var body = await ReadAsync<ReviewBody>(http, ct, emptyIs: new ReviewBody(null, null));
+        var body = await V1Api.ReadJsonAsync<ReviewBody>(http, ct, emptyIs: new ReviewBody(null, null));
         return TypedResults.Ok(PromotionRequestMessage.Of(
             await promotions.ReviewAsync(requestId, ReviewDecision.Approve, body.Comment, body.OverrideReason, caller, ct)));
     }
@@ -197,7 +197,7 @@ public static class PromotionEndpoints
     {
         var caller = http.Caller();
         var requestId = IdOf(id);
-        var body = await ReadAsync<ReviewBody>(http, ct, emptyIs: new ReviewBody(null, null));
+        var body = await V1Api.ReadJsonAsync<ReviewBody>(http, ct, emptyIs: new ReviewBody(null, null));
         return TypedResults.Ok(PromotionRequestMessage.Of(
             await promotions.ReviewAsync(requestId, ReviewDecision.Reject, body.Comment, body.OverrideReason, caller, ct)));
     }
@@ -207,7 +207,7 @@ public static class PromotionEndpoints
     {
         var caller = http.Caller();
         var requestId = IdOf(id);
-        var body = await ReadAsync<CommentBody>(http, ct, emptyIs: new CommentBody(null));
+        var body = await V1Api.ReadJsonAsync<CommentBody>(http, ct, emptyIs: new CommentBody(null));
         return TypedResults.Ok(PromotionRequestMessage.Of(await promotions.CancelAsync(requestId, body.Comment, caller, ct)));
     }
 
@@ -216,7 +216,7 @@ public static class PromotionEndpoints
     {
         var caller = http.Caller();
         var requestId = IdOf(id);
-        var body = await ReadAsync<ThreadBody>(http, ct);
+        var body = await V1Api.ReadJsonAsync<ThreadBody>(http, ct);
         var view = await promotions.CommentAsync(requestId, body.Body, caller, ct);
         return TypedResults.Created($"{V1Api.Prefix}/promotion-requests/{requestId}", PromotionRequestMessage.Of(view));
     }
@@ -227,25 +227,6 @@ public static class PromotionEndpoints
             ? value
             : throw MlflowException.NotFound($"No promotion request with id {id}.");
 
-    /// <summary>The JSON body with the API's options: strict types (a string where a number belongs is 400), an object required.</summary>
-    private static async Task<T> ReadAsync<T>(HttpContext http, CancellationToken ct, T? emptyIs = null) where T : class
-    {
-        if (emptyIs is not null && http.Request.ContentLength is 0 or null && !http.Request.Headers.ContainsKey("Transfer-Encoding"))
-        {
-            return emptyIs;
-        }
-        var options = http.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(http.Request.Body, options, ct)
-                ?? throw MlflowException.InvalidParameter("The request body must be a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            var at = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" (at {e.Path})";
-            throw MlflowException.InvalidParameter($"The request body is not valid JSON of the expected shape{at}.");
-        }
-    }
 }
 
 // ---- Wire contracts ----------------------------------------------------------------------------------------------
@@ -255,7 +236,7 @@ public static class PromotionEndpoints
 /// over the version's tags, e.g. <c>tags.validation_status = 'passed'</c>), top_k (metric ranks within the best k versions)
 /// or compare (metric not worse than the target's current holder's by more than margin).</param>
 /// <param name="HigherIsBetter">For top_k and compare; default true.</param>
-/// <param name="Targets">Stages or aliases the gate applies to; empty or absent: every target.</param>
+/// <param name="Targets">Stages or aliases the gate applies to; empty or absent: every protected target.</param>
 public sealed record GateMessage(string? Kind, string? Name, string? Expression, string? Metric, int? K, bool? HigherIsBetter, double? Margin,
     IReadOnlyList<string>? Targets)
 {

@@ -85,7 +85,7 @@ public static partial class TokenEndpoints
         CancellationToken ct)
     {
         var caller = ManagingCaller(http);
-        var request = await ReadAsync<CreateTokenRequest>(http, ct);
+        var request = await V1Api.ReadJsonAsync<CreateTokenRequest>(http, ct);
         var owner = await OwnerOfAsync(http, caller, users, ct);
         return await IssueAsync(http, owner, request, caller, tokens, ct);
     }
@@ -122,7 +122,7 @@ public static partial class TokenEndpoints
     public static async Task<Created<ServiceAccountMessage>> CreateServiceAccount(HttpContext http, UserDirectory users, CancellationToken ct)
     {
         RequireAdmin(ManagingCaller(http));
-        var request = await ReadAsync<CreateServiceAccountRequest>(http, ct);
+        var request = await V1Api.ReadJsonAsync<CreateServiceAccountRequest>(http, ct);
         var name = request.Name?.Trim() ?? "";
         if (!ServiceAccountName().IsMatch(name))
         {
@@ -147,7 +147,7 @@ public static partial class TokenEndpoints
     {
         var caller = ManagingCaller(http);
         RequireAdmin(caller);
-        var request = await ReadAsync<CreateTokenRequest>(http, ct);
+        var request = await V1Api.ReadJsonAsync<CreateTokenRequest>(http, ct);
         var account = await users.FindByNameAsync(name, ct) is { IsService: true } found
             ? found
             : throw new MlflowException(ErrorCode.RESOURCE_DOES_NOT_EXIST, $"No service account called '{name}'.");
@@ -251,19 +251,6 @@ public static partial class TokenEndpoints
             $"'{caller.Name}' has no account yet: sign in to the dashboard once, then make tokens.");
     }
 
-    private static async Task<T> ReadAsync<T>(HttpContext http, CancellationToken ct) where T : class
-    {
-        var options = http.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(http.Request.Body, options, ct)
-                ?? throw MlflowException.InvalidParameter("The request body must be a JSON object.");
-        }
-        catch (JsonException)
-        {
-            throw MlflowException.InvalidParameter("The request body is not valid JSON of the expected shape.");
-        }
-    }
 
     private static DateTimeOffset Now(HttpContext http) => http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
 

@@ -68,6 +68,31 @@ public static class V1Api
             $"No API endpoint for {http.Request.Method} {http.Request.Path}", StatusCodes.Status404NotFound));
     }
 
+    /// <summary>
+    /// A JSON request body read with the API's options: strict types (a string where a number belongs is 400), an object
+    /// required, malformed JSON answered 400 with where it broke. <paramref name="emptyIs"/>: what an empty body means,
+    /// for the actions whose fields are all optional (absent: an empty body is refused).
+    /// </summary>
+    public static async Task<T> ReadJsonAsync<T>(HttpContext http, CancellationToken ct, T? emptyIs = null) where T : class
+    {
+        if (emptyIs is not null && http.Request.ContentLength is 0 or null && !http.Request.Headers.ContainsKey("Transfer-Encoding"))
+        {
+            return emptyIs;
+        }
+        var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>()
+            .Value.SerializerOptions;
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(http.Request.Body, options, ct)
+                ?? throw MlflowException.InvalidParameter("The request body must be a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            var at = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" (at {e.Path})";
+            throw MlflowException.InvalidParameter($"The request body is not valid JSON of the expected shape{at}.");
+        }
+    }
+
     /// <summary>An error as ProblemDetails: the status's title, the message as detail, and MLflow's error code as <c>error_code</c>.</summary>
     public static ProblemHttpResult Problem(ErrorCode code, string message, int status) =>
         TypedResults.Problem(

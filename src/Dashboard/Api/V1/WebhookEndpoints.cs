@@ -75,7 +75,7 @@ public static class WebhookEndpoints
     public static async Task<Created<CreatedWebhookResponse>> CreateWebhook(HttpContext http, WebhookService webhooks, CancellationToken ct)
     {
         var caller = http.Caller();
-        var request = await ReadAsync<CreateWebhookRequest>(http, ct);
+        var request = await V1Api.ReadJsonAsync<CreateWebhookRequest>(http, ct);
         var made = await webhooks.CreateAsync(new WebhookInput(request.Name, request.Url, request.Events, request.ModelName, request.Enabled,
             request.Secret), caller, ct);
         return TypedResults.Created($"{V1Api.Prefix}/webhooks/{made.Webhook.Id}", new CreatedWebhookResponse(WebhookMessage.Of(made.Webhook), made.Secret));
@@ -90,7 +90,7 @@ public static class WebhookEndpoints
     {
         var caller = http.Caller();
         var webhookId = Id(id, "webhook");
-        var request = await ReadAsync<UpdateWebhookRequest>(http, ct);
+        var request = await V1Api.ReadJsonAsync<UpdateWebhookRequest>(http, ct);
         return TypedResults.Ok(WebhookMessage.Of(await webhooks.UpdateAsync(webhookId,
             new WebhookInput(request.Name, request.Url, request.Events, request.ModelName, request.Enabled, request.Secret), caller, ct)));
     }
@@ -146,19 +146,6 @@ public static class WebhookEndpoints
             ? id
             : throw new MlflowException(ErrorCode.RESOURCE_DOES_NOT_EXIST, $"No {what} with id '{(text.Length <= 40 ? text : text[..40] + "…")}'.");
 
-    private static async Task<T> ReadAsync<T>(HttpContext http, CancellationToken ct) where T : class
-    {
-        var options = http.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(http.Request.Body, options, ct)
-                ?? throw MlflowException.InvalidParameter("The request body must be a JSON object.");
-        }
-        catch (JsonException)
-        {
-            throw MlflowException.InvalidParameter("The request body is not valid JSON of the expected shape.");
-        }
-    }
 }
 
 /// <param name="Events">Event types (see the create endpoint), or ["*"] for all.</param>
