@@ -1057,14 +1057,8 @@ public sealed class PromotionService(
                 // The caller may not request it (a Viewer, a read token), or it cannot be requested: the plain refusal.
             }
         }
-        await dbs.WriteAsync(async db =>
-        {
-            AuditLog.Add(db, Now, caller.Name, AuditActions.DirectChangeRefused, AuditTargets.PromotionPolicy, modelName,
-                after: new { target_kind = targetKind, target, version, opened_request = opened }, modelId: modelId, modelName: modelName,
-                version: number, requestId: opened);
-            await db.SaveChangesAsync(ct);
-            return true;
-        }, ct);
+        await RecordRefusalAsync(modelId, modelName, number, new { target_kind = targetKind, target, version, opened_request = opened },
+            opened, caller, ct);
         throw new MlflowException(ErrorCode.PERMISSION_DENIED, opened is { } rid
             ? $"{message}: promotion request #{rid} was opened for this change and waits for approval (GET /api/v1/promotion-requests/{rid})."
             : $"{message}: {RequestFlow}.");
@@ -1132,18 +1126,23 @@ public sealed class PromotionService(
         {
             return;
         }
-        await dbs.WriteAsync(async db =>
-        {
-            AuditLog.Add(db, Now, caller.Name, AuditActions.DirectChangeRefused, AuditTargets.PromotionPolicy, modelName,
-                after: new { action = version is null ? "delete_registered_model" : "delete_model_version", version = number },
-                modelId: modelId, modelName: modelName, version: number);
-            await db.SaveChangesAsync(ct);
-            return true;
-        }, ct);
+        await RecordRefusalAsync(modelId, modelName, number,
+            new { action = version is null ? "delete_registered_model" : "delete_model_version", version = number }, null, caller, ct);
         throw new MlflowException(ErrorCode.PERMISSION_DENIED,
             $"{blocking}: it cannot be deleted by someone who may not approve its promotions; request it to leave that target first " +
             "(POST /api/v1/promotion-requests) or ask an approver.");
     }
+
+    /// <summary>Records a refused direct change (or deletion) of a protected target in the audit trail, in its own transaction.</summary>
+    private Task<bool> RecordRefusalAsync(long modelId, string modelName, int? version, object what, long? requestId, Caller caller,
+        CancellationToken ct) =>
+        dbs.WriteAsync(async db =>
+        {
+            AuditLog.Add(db, Now, caller.Name, AuditActions.DirectChangeRefused, AuditTargets.PromotionPolicy, modelName,
+                after: what, modelId: modelId, modelName: modelName, version: version, requestId: requestId);
+            await db.SaveChangesAsync(ct);
+            return true;
+        }, ct);
 
     private static bool IsInteger(string text) =>
         long.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _);

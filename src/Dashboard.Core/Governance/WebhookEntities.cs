@@ -54,7 +54,7 @@ public static class DeliveryState
 {
     public const string Pending = "Pending";
     public const string Delivered = "Delivered";
-    /// <summary>Gave up after the last retry (or the webhook was deleted).</summary>
+    /// <summary>Gave up after the last retry; "Redeliver" makes it Pending again. (Deleting a webhook deletes its deliveries.)</summary>
     public const string Failed = "Failed";
 }
 
