@@ -689,6 +689,41 @@ public sealed class RegistryService(
         return new SearchPage<RegistryEvent>([.. rows.Take(size)], next);
     }
 
+    /// <summary>
+    /// The latest metrics of the source runs of versions (the model page's metric columns): run id → key → value, NaN
+    /// values left out. One query per 500 runs. The caller has checked READ on the model; a version makes its run's
+    /// results readable to the model's readers (see CreateModelVersion).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>> LatestRunMetricsAsync(IEnumerable<string?> runIds,
+        CancellationToken ct = default)
+    {
+        var ids = runIds.OfType<string>().Where(id => id.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        var result = new Dictionary<string, IReadOnlyDictionary<string, double>>(StringComparer.Ordinal);
+        if (ids.Count == 0)
+        {
+            return result;
+        }
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var byRun = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
+        foreach (var chunk in ids.Chunk(500))
+        {
+            foreach (var m in await db.LatestMetrics.AsNoTracking().Where(m => chunk.Contains(m.RunId) && !m.IsNaN)
+                .Select(m => new { m.RunId, m.Key, m.Value }).ToListAsync(ct))
+            {
+                if (!byRun.TryGetValue(m.RunId, out var metrics))
+                {
+                    byRun[m.RunId] = metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+                }
+                metrics[m.Key] = m.Value;
+            }
+        }
+        foreach (var (runId, metrics) in byRun)
+        {
+            result[runId] = metrics;
+        }
+        return result;
+    }
+
     // ---- Loading -----------------------------------------------------------------------------------------------
 
     /// <summary>

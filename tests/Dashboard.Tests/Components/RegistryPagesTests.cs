@@ -115,6 +115,32 @@ public sealed class RegistryPagesTests : ComponentContext
     }
 
     [Fact]
+    public async Task The_versions_table_shows_the_metrics_most_of_the_versions_runs_logged_side_by_side()
+    {
+        await UseRegistryAsync();
+        const string name = "metric columns";
+        var runIds = await ModelWithVersionsAsync(name, 3);
+        var runs = Services.GetRequiredService<RunService>();
+        await runs.LogBatchAsync(runIds[0], [new MetricInput("val_accuracy", 0.91, 1, 0), new MetricInput("loss", 0.3, 1, 0)], null, null, Ct);
+        await runs.LogBatchAsync(runIds[1], [new MetricInput("val_accuracy", 0.95, 1, 0), new MetricInput("loss", 0.2, 1, 0),
+            new MetricInput("zeta", 1, 1, 0)], null, null, Ct);
+        // The last run logs a NaN accuracy (left out) and a metric no other run has.
+        await runs.LogBatchAsync(runIds[2], [new MetricInput("val_accuracy", double.NaN, 1, 0), new MetricInput("alpha", 7, 1, 0)], null, null, Ct);
+
+        Auth.SetAuthorized("alice");
+        Auth.SetClaims(new System.Security.Claims.Claim(Dashboard.Security.DashboardClaims.Role, nameof(Dashboard.Security.DashboardRole.Admin)));
+        Go($"/models/{Uri.EscapeDataString(name)}");
+        var page = Render<ModelPage>(p => p.Add(x => x.Name, name));
+        page.WaitForAssertion(() => page.FindAll("[data-testid=version-row]").Count.ShouldBe(3));
+
+        // The two keys most runs logged, then the rest by name, three at most.
+        page.FindAll("[data-testid=version-metric-header]").Select(h => h.TextContent).ShouldBe(["loss", "val_accuracy", "alpha"]);
+        string Cell(int version, string key) => page.Find($"[data-testid=version-row][data-version='{version}'] [data-metric='{key}']").TextContent;
+        (Cell(1, "val_accuracy"), Cell(2, "val_accuracy"), Cell(3, "val_accuracy")).ShouldBe(("0.91", "0.95", ""));
+        (Cell(1, "alpha"), Cell(3, "alpha")).ShouldBe(("", "7"));
+    }
+
+    [Fact]
     public async Task A_stage_transition_archives_the_others_and_a_refused_one_shows_its_message_beside_the_buttons()
     {
         await UseRegistryAsync();

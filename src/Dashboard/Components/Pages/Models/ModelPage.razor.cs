@@ -115,7 +115,29 @@ public partial class ModelPage
             $"name = {ExperimentsPage.Quote(Name)}", VersionPage, ["version_number DESC"], null));
         _versions = [.. page.Items];
         _moreVersions = page.NextPageToken;
+        await LoadRunMetricsAsync();
     }
+
+    /// <summary>The most metric columns the versions table shows.</summary>
+    private const int MetricColumns = 3;
+
+    private IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> _runMetrics =
+        new Dictionary<string, IReadOnlyDictionary<string, double>>();
+    private List<string> _metricKeys = [];
+
+    /// <summary>
+    /// The latest metrics of the listed versions' runs, and the columns to show: the keys most of the versions' runs
+    /// logged (ties by name), so versions compare side by side.
+    /// </summary>
+    private async Task LoadRunMetricsAsync()
+    {
+        _runMetrics = await Registry.LatestRunMetricsAsync(_versions.Select(v => v.Version.RunId));
+        _metricKeys = [.. _runMetrics.Values.SelectMany(m => m.Keys).GroupBy(k => k, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(MetricColumns).Select(g => g.Key)];
+    }
+
+    private double? MetricOf(ModelVersion version, string key) =>
+        version.RunId is { } run && _runMetrics.TryGetValue(run, out var metrics) && metrics.TryGetValue(key, out var value) ? value : null;
 
     private async Task MoreVersionsAsync()
     {
@@ -127,6 +149,7 @@ public partial class ModelPage
             $"name = {ExperimentsPage.Quote(Name)}", VersionPage, ["version_number DESC"], _moreVersions));
         _versions.AddRange(page.Items);
         _moreVersions = page.NextPageToken;
+        await LoadRunMetricsAsync();
     }
 
     private async Task LoadHistoryAsync()
