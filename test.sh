@@ -72,7 +72,8 @@ export DASHBOARD_REQUIRE_S3=1
 echo "S3 emulator on $(cat "$work/s3/port")"
 
 echo "== tests"
-dotnet test Dashboard.sln --no-build --nologo -v quiet "$@" 2>&1 | tee "$work/test.log"
+# Minimal console verbosity: passing tests stay quiet, a failing one prints its message and stack trace.
+dotnet test Dashboard.sln --no-build --nologo -v quiet --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$work/test.log"
 status=${PIPESTATUS[0]}
 
 passed=0; failed=0; skipped=0; assemblies=0
