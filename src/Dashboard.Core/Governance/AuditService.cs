@@ -109,7 +109,7 @@ public sealed partial class AuditService(IDbContextFactory<DashboardDbContext> d
         }
         Validate(query);
         var hash = QueryHash(query);
-        var before = ReadToken(query.PageToken, hash);
+        var before = PageToken.ReadKeyset(query.PageToken, hash);
         await using var db = await dbs.CreateDbContextAsync(ct);
         var events = await FilterAsync(db, query, caller, ct);
         if (before is { } b)
@@ -117,7 +117,7 @@ public sealed partial class AuditService(IDbContextFactory<DashboardDbContext> d
             events = events.Where(e => e.Id < b);
         }
         var rows = await events.OrderByDescending(e => e.Id).Take(size + 1).ToListAsync(ct);
-        var next = rows.Count > size ? CreateToken(rows[size - 1].Id, hash) : null;
+        var next = rows.Count > size ? PageToken.Keyset(rows[size - 1].Id, hash) : null;
         return new SearchPage<AuditEvent>([.. rows.Take(size)], next);
     }
 
@@ -310,55 +310,7 @@ public sealed partial class AuditService(IDbContextFactory<DashboardDbContext> d
     // base64url of {"b": last id of the page, "q": hash of the filters}: keyset paging (a page never repeats or skips an
     // event written meanwhile), and a token used with other filters is refused.
 
-    private sealed record TokenBody(long B, string Q);
-
-    private static readonly JsonSerializerOptions TokenJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    private static string CreateToken(long lastId, string hash) =>
-        Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(new TokenBody(lastId, hash), TokenJson));
-
-    private static long? ReadToken(string? token, string hash)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return null;
-        }
-        TokenBody? body = null;
-        if (token.Length <= 200)
-        {
-            try
-            {
-                body = JsonSerializer.Deserialize<TokenBody>(Base64Url.DecodeFromChars(token), TokenJson);
-            }
-            catch (Exception e) when (e is FormatException or JsonException)
-            {
-                body = null;
-            }
-        }
-        if (body is null || body.B < 1 || body.Q is null)
-        {
-            throw MlflowException.InvalidParameter("Invalid page token: it is not a token this server issued for an audit search.");
-        }
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(body.Q), Encoding.ASCII.GetBytes(hash)))
-        {
-            throw MlflowException.InvalidParameter("Invalid page token: it was issued for a search with other filters.");
-        }
-        return body.B;
-    }
-
-    private static string QueryHash(AuditQuery q)
-    {
-        var sb = new StringBuilder();
-        void Field(string? value) => sb.Append(value?.Length ?? -1).Append(':').Append(value).Append(';');
-        Field(q.Actor);
-        Field(q.Action);
-        Field(q.TargetType);
-        Field(q.ModelName);
-        Field(q.Version?.ToString(CultureInfo.InvariantCulture));
-        Field(q.RequestId?.ToString(CultureInfo.InvariantCulture));
-        Field(q.From?.ToString(CultureInfo.InvariantCulture));
-        Field(q.To?.ToString(CultureInfo.InvariantCulture));
-        Field(q.Text);
-        return Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())).AsSpan(0, 12));
-    }
+    private static string QueryHash(AuditQuery q) => PageToken.Hash("audit", q.Actor, q.Action, q.TargetType, q.ModelName,
+        q.Version?.ToString(CultureInfo.InvariantCulture), q.RequestId?.ToString(CultureInfo.InvariantCulture),
+        q.From?.ToString(CultureInfo.InvariantCulture), q.To?.ToString(CultureInfo.InvariantCulture), q.Text);
 }

@@ -529,13 +529,8 @@ public sealed class PromotionService(
             state = PromotionState.All.FirstOrDefault(s => string.Equals(s, query.State, StringComparison.OrdinalIgnoreCase))
                 ?? throw MlflowException.InvalidParameter($"state must be one of {string.Join(", ", PromotionState.All)}, got '{query.State}'.");
         }
-        long? before = null;
-        if (!string.IsNullOrEmpty(query.PageToken))
-        {
-            before = long.TryParse(query.PageToken, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var b) && b > 0
-                ? b
-                : throw MlflowException.InvalidParameter("Invalid page token.");
-        }
+        var hash = PageToken.Hash("promotion-requests", state, query.ModelName, query.RequestedBy, query.ReviewableBy ? "1" : "0");
+        var before = PageToken.ReadKeyset(query.PageToken, hash);
         await using var db = await dbs.CreateDbContextAsync(ct);
         var requests = db.PromotionRequests.AsNoTracking();
         var scope = permissions.ScopeOf(caller);
@@ -590,7 +585,7 @@ public sealed class PromotionService(
             requests = requests.Where(r => r.Id < last);
         }
         var rows = await requests.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(ct);
-        var next = rows.Count > size ? rows[size - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        var next = rows.Count > size ? PageToken.Keyset(rows[size - 1].Id, hash) : null;
         rows = [.. rows.Take(size)];
         var ids = rows.Select(r => r.Id).ToList();
         var reviews = (await db.PromotionReviews.AsNoTracking().Where(x => ids.Contains(x.RequestId)).OrderBy(x => x.Id).ToListAsync(ct))

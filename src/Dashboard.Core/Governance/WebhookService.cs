@@ -243,7 +243,8 @@ public sealed class WebhookService(IDbContextFactory<DashboardDbContext> dbs, Ti
         {
             throw MlflowException.InvalidParameter($"max_results must be 1 to {MaxPageSize}.");
         }
-        var before = ReadPageToken(pageToken);
+        var hash = PageToken.Hash("webhook-deliveries", webhookId.ToString(CultureInfo.InvariantCulture));
+        var before = PageToken.ReadKeyset(pageToken, hash);
         await using var db = await dbs.CreateDbContextAsync(ct);
         if (!await db.Webhooks.AnyAsync(w => w.Id == webhookId, ct))
         {
@@ -260,7 +261,7 @@ public sealed class WebhookService(IDbContextFactory<DashboardDbContext> dbs, Ti
         var attempts = (await db.WebhookAttempts.AsNoTracking().Where(a => ids.Contains(a.DeliveryId))
                 .OrderBy(a => a.DeliveryId).ThenBy(a => a.Number).ToListAsync(ct))
             .ToLookup(a => a.DeliveryId);
-        var next = rows.Count > size ? PageTokenOf(page[^1].Id) : null;
+        var next = rows.Count > size ? PageToken.Keyset(page[^1].Id, hash) : null;
         return new SearchPage<WebhookDeliveryView>([.. page.Select(d => View(d, attempts[d.Id]))], next);
     }
 
@@ -414,30 +415,6 @@ public sealed class WebhookService(IDbContextFactory<DashboardDbContext> dbs, Ti
     private static WebhookDeliveryView View(WebhookDelivery d, IEnumerable<WebhookAttempt> attempts) => new(d.Id, d.WebhookId, d.EventId,
         d.EventType, d.State, d.Attempts, d.CreatedAt, d.NextAttemptAt, d.DeliveredAt, d.LastStatus, d.LastError, d.Payload,
         [.. attempts.Select(a => new WebhookAttemptView(a.Number, a.Time, a.Status, a.Error, a.DurationMs))]);
-
-    private static string PageTokenOf(long lastId) => Base64Url.EncodeToString(Encoding.ASCII.GetBytes("d:" + lastId.ToString(CultureInfo.InvariantCulture)));
-
-    private static long? ReadPageToken(string? token)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return null;
-        }
-        try
-        {
-            if (token.Length <= 64 && Encoding.ASCII.GetString(Base64Url.DecodeFromChars(token)) is { } text
-                && text.StartsWith("d:", StringComparison.Ordinal)
-                && long.TryParse(text.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
-            {
-                return id;
-            }
-        }
-        catch (FormatException)
-        {
-            // Not base64url: refused below like any other token this server did not issue.
-        }
-        throw MlflowException.InvalidParameter("Invalid page token: it is not a token this server issued for a delivery log.");
-    }
 
     private sealed record AuditedWebhook(string Name, string Url, string Events, string? ModelName, bool Enabled, bool? SecretRotated = null);
 

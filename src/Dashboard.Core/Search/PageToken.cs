@@ -27,7 +27,10 @@ internal static class PageToken
     public static long ReadOffset(string? token, string queryHash) => Read(token, queryHash).Offset;
 
     /// <summary>The position a token stands for; the start without a token.</summary>
-    public static PagePosition Read(string? token, string queryHash)
+    public static PagePosition Read(string? token, string queryHash) =>
+        Read(token, queryHash, "Invalid page token: it was issued for a search with another filter, order_by, experiment ids or view type.");
+
+    private static PagePosition Read(string? token, string queryHash, string otherQuery)
     {
         if (string.IsNullOrEmpty(token))
         {
@@ -51,10 +54,40 @@ internal static class PageToken
         }
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(body.Q), Encoding.ASCII.GetBytes(queryHash)))
         {
-            throw MlflowException.InvalidParameter(
-                "Invalid page token: it was issued for a search with another filter, order_by, experiment ids or view type.");
+            throw MlflowException.InvalidParameter(otherQuery);
         }
         return new PagePosition(body.O, body.P, body.S ?? 0);
+    }
+
+    /// <summary>
+    /// A keyset token: the last row's id of a page (newest-first lists page on <c>id &lt; last</c>), bound to a hash of
+    /// the query it belongs to (<see cref="Hash"/>). Used by the /api/v1 lists (audit events, promotion requests,
+    /// webhook deliveries).
+    /// </summary>
+    public static string Keyset(long lastId, string queryHash) => Create(lastId, queryHash);
+
+    /// <summary>The last id a keyset token stands for; null without a token. A token of another query is refused.</summary>
+    public static long? ReadKeyset(string? token, string queryHash)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+        var position = Read(token, queryHash, "Invalid page token: it was issued for a list with other filters.");
+        return position.Offset >= 1 && position.Part is null
+            ? position.Offset
+            : throw MlflowException.InvalidParameter("Invalid page token: it is not a token this server issued for a search.");
+    }
+
+    /// <summary>A hash of a query's fields (length-prefixed, so no two different field lists write the same bytes).</summary>
+    public static string Hash(params string?[] fields)
+    {
+        var sb = new StringBuilder();
+        foreach (var value in fields)
+        {
+            sb.Append(value?.Length ?? -1).Append(':').Append(value).Append(';');
+        }
+        return Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())).AsSpan(0, 12));
     }
 
     public static string QueryHash(SearchScope scope, IEnumerable<long>? experimentIds, string? filter,

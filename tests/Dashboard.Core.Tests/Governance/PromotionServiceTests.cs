@@ -43,6 +43,32 @@ public class PromotionServiceTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Requests_are_listed_newest_first_in_pages_whose_token_belongs_to_its_query(DatabaseProvider provider)
+    {
+        await using var w = await CreateAsync(provider);
+        await w.ModelAsync("m", Metrics(0.9), Metrics(0.91), Metrics(0.92));
+        await w.PolicyAsync(null);
+        foreach (var version in new[] { 1, 2, 3 })
+        {
+            await w.RequestAsync("m", version);
+        }
+
+        var first = await w.Promotions.SearchRequestsAsync(new PromotionRequestQuery(ModelName: "m", MaxResults: 2), Bob, Ct);
+        first.Items.Select(r => r.Request.Version).ShouldBe([3, 2]);
+        first.NextPageToken.ShouldNotBeNull();
+        var second = await w.Promotions.SearchRequestsAsync(new PromotionRequestQuery(ModelName: "m", MaxResults: 2, PageToken: first.NextPageToken), Bob, Ct);
+        second.Items.Select(r => r.Request.Version).ShouldBe([1]);
+        second.NextPageToken.ShouldBeNull();
+
+        // The token of one list does not page another, and a made-up one is refused.
+        (await Should.ThrowAsync<MlflowException>(() => w.Promotions.SearchRequestsAsync(
+            new PromotionRequestQuery(State: PromotionState.Pending, MaxResults: 2, PageToken: first.NextPageToken), Bob, Ct)))
+            .Message.ShouldBe("Invalid page token: it was issued for a list with other filters.");
+        (await Should.ThrowAsync<MlflowException>(() => w.Promotions.SearchRequestsAsync(
+            new PromotionRequestQuery(PageToken: "2"), Bob, Ct))).Message.ShouldStartWith("Invalid page token");
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task A_request_with_bad_input_is_refused_and_nothing_is_stored(DatabaseProvider provider)
     {
         await using var w = await CreateAsync(provider);
