@@ -140,7 +140,7 @@ public sealed class PromotionService(
         var n = RegistryValidation.Name(modelName);
         await permissions.RequireRegisteredModelAsync(caller, n, AccessLevel.Read, ct);
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var id = await ModelIdAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
+        var id = await RegistryService.ModelIdAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
         return await EffectivePolicyAsync(db, id, n, ct);
     }
 
@@ -156,7 +156,7 @@ public sealed class PromotionService(
             long? modelId = null;
             if (n is not null)
             {
-                modelId = await LockModelAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
+                modelId = await RegistryService.LockModelAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
             }
             var now = Now;
             var before = await EffectivePolicyAsync(db, modelId, n, ct);
@@ -194,7 +194,7 @@ public sealed class PromotionService(
         await RequirePolicyManagerAsync(n, caller, ct);
         await dbs.WriteAsync(async db =>
         {
-            var modelId = await LockModelAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
+            var modelId = await RegistryService.LockModelAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
             var existing = await db.PromotionPolicies.FirstOrDefaultAsync(p => p.RegisteredModelId == modelId, ct);
             if (existing is not null)
             {
@@ -340,7 +340,7 @@ public sealed class PromotionService(
     {
         var n = RegistryValidation.Name(modelName);
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var id = await ModelIdAsync(db, n, ct);
+        var id = await RegistryService.ModelIdAsync(db, n, ct);
         if (id is null)
         {
             return false;
@@ -383,7 +383,7 @@ public sealed class PromotionService(
         var (kind, t, _) = ParseTarget(targetKind, target, false);
         await permissions.RequireRegisteredModelAsync(caller, n, AccessLevel.Read, ct);
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var id = await ModelIdAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
+        var id = await RegistryService.ModelIdAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
         if (number is not { } v || !await db.ModelVersions.AnyAsync(x => x.RegisteredModelId == id && x.Version == v && !x.Deleted, ct))
         {
             throw RegistryService.VersionNotFound(n, version);
@@ -444,7 +444,7 @@ public sealed class PromotionService(
         await permissions.RequireRegisteredModelAsync(caller, n, AccessLevel.Edit, ct);
         var id = await dbs.WriteAsync(async db =>
         {
-            var modelId = await LockModelAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
+            var modelId = await RegistryService.LockModelAsync(db, n, ct) ?? throw RegistryService.ModelNotFound(n);
             var row = number is { } v
                 ? await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(x => x.RegisteredModelId == modelId && x.Version == v && !x.Deleted, ct)
                 : null;
@@ -976,7 +976,7 @@ public sealed class PromotionService(
         int? number = null;
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
-            if (await ModelIdAsync(db, modelName, ct) is not { } id)
+            if (await RegistryService.ModelIdAsync(db, modelName, ct) is not { } id)
             {
                 return;
             }
@@ -1077,7 +1077,7 @@ public sealed class PromotionService(
         int? number = null;
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
-            if (await ModelIdAsync(db, modelName, ct) is not { } id)
+            if (await RegistryService.ModelIdAsync(db, modelName, ct) is not { } id)
             {
                 return;
             }
@@ -1170,16 +1170,6 @@ public sealed class PromotionService(
         return text;
     }
 
-    private static Task<long?> ModelIdAsync(DashboardDbContext db, string name, CancellationToken ct) =>
-        db.RegisteredModels.Where(m => m.Name == name).Select(m => (long?)m.Id).FirstOrDefaultAsync(ct);
-
-    /// <summary>Writes the model's row (unchanged): the registry's serialization point of changes to a model.</summary>
-    private static async Task<long?> LockModelAsync(DashboardDbContext db, string name, CancellationToken ct)
-    {
-        var changed = await db.RegisteredModels.Where(m => m.Name == name)
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.LastVersion, m => m.LastVersion), ct);
-        return changed == 0 ? null : await ModelIdAsync(db, name, ct);
-    }
 
     private static string Describe(string kind, string target) => kind == PromotionTargetKind.Stage ? target : $"@{target}";
 

@@ -878,7 +878,7 @@ public sealed class RegistryService(
     /// change to a model. Times are read after it, so they grow with the order of the changes. Answers the model's id,
     /// or null when there is no model of that name.
     /// </summary>
-    private static async Task<long?> LockModelAsync(DashboardDbContext db, string name, CancellationToken ct)
+    internal static async Task<long?> LockModelAsync(DashboardDbContext db, string name, CancellationToken ct)
     {
         var changed = await db.RegisteredModels.Where(m => m.Name == name)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.LastVersion, m => m.LastVersion), ct);
@@ -902,7 +902,7 @@ public sealed class RegistryService(
         return new ModelVersionKey(id, v);
     }
 
-    private static Task<long?> ModelIdAsync(DashboardDbContext db, string name, CancellationToken ct) =>
+    internal static Task<long?> ModelIdAsync(DashboardDbContext db, string name, CancellationToken ct) =>
         db.RegisteredModels.Where(m => m.Name == name).Select(m => (long?)m.Id).FirstOrDefaultAsync(ct);
 
     private static async Task<ModelVersionKey?> LiveVersionKeyAsync(DashboardDbContext db, string name, int? number, CancellationToken ct)
